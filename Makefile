@@ -1,0 +1,55 @@
+# CRA — the two commands that matter: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Node >= 22.19 on PATH: the machine's, or Node 24 installed into .tools/ on first use.
+NODE_BIN := $(shell scripts/ensure-node.sh)
+export PATH := $(NODE_BIN):$(PATH)
+
+STAMP := node_modules/.install-stamp
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): package.json package-lock.json core/package.json runtime/package.json operator/package.json e2e/package.json bench/package.json
+	npm ci
+	@touch $@
+
+.PHONY: deps
+deps: $(STAMP) ## Install dependencies from the lock file
+
+.PHONY: build
+build: deps ## Compile every workspace
+	npx tsc -b
+
+.PHONY: run
+run: build ## Serve the reference atlases on :8080 with embedded stores (no services needed)
+	node runtime/bin/cra.js serve --atlases atlases --data-dir .data
+
+.PHONY: typecheck
+typecheck: deps ## Type-check sources and tests
+	npx tsc -b
+	npx tsc -p tsconfig.test.json
+
+.PHONY: lint
+lint: deps ## ESLint, Prettier and the dependency-direction check
+	npx eslint .
+	npx prettier --check .
+	npx depcruise --config .dependency-cruiser.cjs core/src runtime/src operator/src
+
+.PHONY: test
+test: build ## Install what is missing, start what is needed, run every test
+	scripts/test.sh
+
+.PHONY: bench
+bench: build ## Run the benchmarks and rewrite bench/RESULTS.md
+	node bench/run.js
+
+.PHONY: envtest
+envtest: ## Build (or reuse) the cached kube-apiserver, etcd, kubectl and helm
+	scripts/build-envtest.sh
+
+.PHONY: clean
+clean: ## Remove build output (keeps caches)
+	rm -rf core/dist runtime/dist operator/dist
