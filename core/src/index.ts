@@ -89,6 +89,32 @@ export type {
   RuleSource,
   Truth,
 } from './policy/types.js';
+export type { PolicySourceStats } from './policy/types.js';
+export {
+  evaluatePolicies,
+  orderRules,
+  DEFAULT_APPROVERS,
+  DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+  DEFAULT_RATE_LIMIT_SCOPE,
+} from './policy/evaluate.js';
+export type { OrderedRule, PolicyTarget } from './policy/evaluate.js';
+export { evaluateCondition, CONDITION_KEYS } from './policy/conditions.js';
+export type { ConditionKey } from './policy/conditions.js';
+export { evaluateMatch, deepEqual, MATCH_OPERATORS } from './policy/match.js';
+export type { MatchOperator } from './policy/match.js';
+export { checkParameterConstraints, CONSTRAINT_VIOLATED } from './policy/constraints.js';
+export { getByPointer, parsePointer, isValidPointer, joinPointer, escapePointerSegment } from './policy/pointer.js';
+export { globMatch, globToRegExp } from './policy/glob.js';
+export { inTimeWindow, isValidTimezone, DEFAULT_TIMEZONE } from './policy/time.js';
+export {
+  validatePolicyRules,
+  validateCondition,
+  parameterConstraintIssues,
+  redactionRuleIssues,
+} from './policy/validate.js';
+export { policyRuleSchema, policyRulesSchema, redactionRuleSchema, rateLimitSchema } from './policy/schema.js';
+export { createStructuralAjv, schemaIssues } from './structural-schema.js';
+export type { FieldIssue } from './structural-schema.js';
 
 // bundle
 export { ROLES } from './bundle/types.js';

@@ -149,6 +149,16 @@ export interface RuleMatch {
   truth: Truth;
 }
 
+/** What one rule source contributed to an evaluation: real counts and measured time. */
+export interface PolicySourceStats {
+  /** Rules of the evaluated target in this source (every one is evaluated). */
+  evaluated: number;
+  /** Rules whose condition was true or unknown. */
+  matched: number;
+  /** Time spent evaluating this source's rules, in milliseconds (`performance.now()`). */
+  timeMs: number;
+}
+
 /** The combined outcome for one subject (an action, or the request as a whole). */
 export interface PolicyOutcome {
   /** Some allow matched (true or unknown) and no deny definitely matched. */
@@ -163,4 +173,6 @@ export interface PolicyOutcome {
   redactions: RedactionRule[];
   matched: RuleMatch[];
   evaluated: number;
+  /** Keyed by source id; every given source has an entry (zeros when it has no rules of the target). */
+  perSource: Record<string, PolicySourceStats>;
 }
