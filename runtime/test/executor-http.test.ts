@@ -197,6 +197,13 @@ describe('http executor: request', () => {
     expect(error.details).toMatchObject({ violations: [{ path: '/id' }] });
   });
 
+  it.each(['..', '.', ''])('refuses %j as a URL parameter, which would change the path', async (value) => {
+    const error = await failure(executorWith().execute(input({ url: '/repos/{owner}/{repo}/issues' }, { owner: 'o', repo: value })));
+    expect(error.code).toBe('CONSTRAINT_VIOLATED');
+    expect(error.details).toMatchObject({ violations: [{ path: '/repo' }] });
+    expect(seen).toHaveLength(0);
+  });
+
   it('takes baseUrl from the environment and joins it with exactly one slash', async () => {
     const executor = executorWith({ env: { SLASHED: `${base}/api/` } });
     await executor.execute(input({ url: '/v1/items', baseUrl: { valueFrom: { env: 'SLASHED' } } }));

@@ -5,7 +5,8 @@
  * Decisions:
  * - `{name}` placeholders take the parameter's String form, percent-encoded with
  *   encodeURIComponent (`a/b` → `a%2Fb`); a missing (absent or null) or non-scalar parameter is a
- *   CONSTRAINT_VIOLATED naming it by JSON Pointer.
+ *   CONSTRAINT_VIOLATED naming it by JSON Pointer. Empty, `.` and `..` values are refused too:
+ *   URL parsing would collapse them and send the request to a different path.
  * - A `url` with a scheme is absolute and ignores `baseUrl`; otherwise base and path are joined with
  *   exactly one `/`. Only http: and https: URLs are called.
  * - Body mode `remaining` (default) carries the parameters the URL did not use, `parameters` all
@@ -76,7 +77,17 @@ function fillTemplate(
       });
       return '';
     }
-    return encodeURIComponent(String(value));
+    const text = String(value);
+    if (text === '.' || text === '..' || text === '') {
+      // `new URL()` would collapse a dot segment and move the request to another path.
+      violations.push({
+        code: 'CONSTRAINT_VIOLATED',
+        path: pointerTo(name),
+        message: 'must not be empty, "." or ".." (it would change the URL path)',
+      });
+      return '';
+    }
+    return encodeURIComponent(text);
   });
   if (violations.length > 0) {
     const unique = violations.filter((v, i) => violations.findIndex((w) => w.path === v.path) === i);
