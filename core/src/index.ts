@@ -73,6 +73,39 @@ export type {
   ToolMappings,
   ValueSource,
 } from './atlas/types.js';
+export {
+  atlasSpecSchema,
+  localAtlasManifestSchema,
+  loadedAtlasSchema,
+  loadedAtlasSpecSchema,
+  ACTION_TYPE_PATTERN,
+} from './atlas/schema.js';
+export {
+  validateAtlasSpec,
+  validateLocalManifest,
+  validateLoadedAtlas,
+  compileActionSchema,
+  createActionSchemaAjv,
+  urlPlaceholders,
+  TOOL_NAME_PATTERNS,
+} from './atlas/validate.js';
+export { parseAtlasManifest, requiredFiles, loadLocalAtlas, defaultPackFile } from './atlas/manifest.js';
+export type { ManifestIssue } from './atlas/manifest.js';
+export {
+  atlasToResource,
+  atlasFromResource,
+  configMapNameFor,
+  CRA_API_VERSION,
+  ATLAS_KIND,
+  DEFAULT_CONFIGMAP_THRESHOLD_BYTES,
+  CONFIGMAP_CONTENT_KEY,
+  LABEL_ATLAS,
+  LABEL_PACK,
+  LABEL_PART_OF,
+} from './atlas/resource.js';
+export type { AtlasResource, ConfigMapResource, ResourceMetadata } from './atlas/resource.js';
+export { checkDependencies, dependencyTarget } from './atlas/dependencies.js';
+export type { DependencyIssue } from './atlas/dependencies.js';
 
 // policy
 export { EFFECTS, REDACTION_MODES, WEEKDAYS } from './policy/types.js';
