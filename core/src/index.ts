@@ -160,3 +160,24 @@ export type {
   Role,
   RuntimeBundle,
 } from './bundle/types.js';
+export { compileBundle } from './bundle/compile.js';
+export type { BundleInput, CompiledBundle, RejectedResource, ResourceKind } from './bundle/compile.js';
+export {
+  validateBundle,
+  validatePolicySpec,
+  validateAgentIdentitySpec,
+  validateCompiledPolicy,
+  validateCompiledIdentity,
+  bundleContentHash,
+  bundleVersion,
+} from './bundle/validate.js';
+export {
+  runtimeBundleSchema,
+  policySpecSchema,
+  agentIdentitySpecSchema,
+  compiledPolicySchema,
+  compiledIdentitySchema,
+  labelSelectorSchema,
+  BUNDLE_API_VERSION,
+  BUNDLE_KIND,
+} from './bundle/schema.js';

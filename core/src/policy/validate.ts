@@ -318,7 +318,24 @@ export function parameterConstraintIssues(constraint: unknown, path: string): Is
 
 const PARTIAL_MODES: readonly unknown[] = ['partial', 'mask'];
 
-/** Issues of one RedactionRule at `path` (code checks beyond `redactionRuleSchema`). */
+/** `showChars`/`showPosition` only mean something for the partial and mask modes. */
+export function redactionModeIssues(rule: unknown, path: string): Issues {
+  if (
+    !isObject(rule) ||
+    !(REDACTION_MODES as readonly unknown[]).includes(rule.mode) ||
+    PARTIAL_MODES.includes(rule.mode)
+  ) {
+    return [];
+  }
+  return ['showChars', 'showPosition']
+    .filter((key) => rule[key] !== undefined)
+    .map((key) => ({
+      path: `${path}/${key}`,
+      message: `is only used by partial and mask (mode is ${String(rule.mode)})`,
+    }));
+}
+
+/** Issues of one RedactionRule at `path` (everything, for rules inside free-form `params`). */
 export function redactionRuleIssues(rule: unknown, path: string): Issues {
   if (!isObject(rule)) return [{ path, message: 'must be a redaction rule {path, mode}' }];
   const out: Issues = [];
@@ -328,15 +345,8 @@ export function redactionRuleIssues(rule: unknown, path: string): Issues {
   }
   if (!(REDACTION_MODES as readonly unknown[]).includes(rule.mode)) {
     out.push({ path: `${path}/mode`, message: `must be one of ${list(REDACTION_MODES)}` });
-  } else if (!PARTIAL_MODES.includes(rule.mode)) {
-    for (const key of ['showChars', 'showPosition']) {
-      if (rule[key] !== undefined)
-        out.push({
-          path: `${path}/${key}`,
-          message: `is only used by partial and mask (mode is ${String(rule.mode)})`,
-        });
-    }
   }
+  out.push(...redactionModeIssues(rule, path));
   out.push(...integerIssue(rule.showChars, `${path}/showChars`, 0, 64, false));
   if (rule.showPosition !== undefined && rule.showPosition !== 'start' && rule.showPosition !== 'end') {
     out.push({ path: `${path}/showPosition`, message: 'must be start or end' });
