@@ -54,6 +54,47 @@ export { canonicalJson } from './trace/canonical.js';
 export { computeEventHash, sealEvents, headOf } from './trace/chain.js';
 export { verifyChain } from './trace/verify.js';
 export type { VerifyOptions } from './trace/verify.js';
+export { toJsonl, parseJsonl } from './trace/jsonl.js';
+export { filterEvents, compileEventFilter, eventTypeMatcher } from './trace/filter.js';
+export type { EventFilter, EventPredicate } from './trace/filter.js';
+export { diffTraces, compileVolatileMatcher, DEFAULT_VOLATILE, DECISION_SIGNIFICANT_KEYS } from './trace/diff.js';
+export type {
+  Compatibility,
+  DiffableEvent,
+  DiffOptions,
+  DifferenceKind,
+  DifferenceSeverity,
+  TraceDiff,
+  TraceDiffSummary,
+  TraceDifference,
+  VolatileMatcher,
+} from './trace/diff.js';
+export {
+  normalizeForGolden,
+  compareWithGolden,
+  goldenFingerprint,
+  serializeGolden,
+  parseGolden,
+} from './trace/golden.js';
+export type { GoldenEvent, GoldenCompareOptions, GoldenComparison } from './trace/golden.js';
+
+// redaction
+export {
+  DETECTOR_NAMES,
+  DETECTORS,
+  REDACTED_MARKER,
+  compileScanner,
+  detectorRegExp,
+  isDetectorName,
+  isIpv4,
+  isIpv6,
+  luhnValid,
+} from './redaction/detectors.js';
+export type { Detector, DetectorName, Scanner, ScanResult } from './redaction/detectors.js';
+export { compilePathPattern, formatPath } from './redaction/paths.js';
+export type { PathMatcher } from './redaction/paths.js';
+export { createRedactor, DEFAULT_SENSITIVE_KEYS, SENSITIVE_KEY_RULE } from './redaction/engine.js';
+export type { RedactionRecord, RedactionResult, Redactor, RedactorConfig } from './redaction/engine.js';
 
 // atlas
 export { LICENSE_TYPES, PLATFORMS, DEFAULT_NAMESPACE, atlasRef } from './atlas/types.js';
@@ -181,3 +222,32 @@ export {
   BUNDLE_API_VERSION,
   BUNDLE_KIND,
 } from './bundle/schema.js';
+
+// carp schemas and validation
+export {
+  carpRequestSchema,
+  carpResolutionSchema,
+  carpExecutionResultSchema,
+  carpValidationResultSchema,
+  carpErrorSchema,
+  traceEventSchema,
+  agentIdSchema,
+} from './carp/schemas.js';
+export { validateCarpRequest, isCarpRequest } from './carp/validate.js';
+export { createAjv, toViolations } from './validation.js';
+
+// resolver
+export { RESOLVER_DEFAULTS } from './resolver/types.js';
+export type { Principal, ResolverDefaults, TraceStep } from './resolver/types.js';
+export { indexBundle, wordsOf } from './resolver/bundle-index.js';
+export type { BundleIndex, IndexedAtlas, IndexedPack, IndexedPolicy } from './resolver/bundle-index.js';
+export { planResolution, cacheKeyParts, sourcesFor, factsFor } from './resolver/plan.js';
+export type { PlanInput, ResolutionPlan, PlannedGrant } from './resolver/plan.js';
+export { materializeResolution, resolutionCompletedStep } from './resolver/materialize.js';
+export type { Materialized, MaterializeInput } from './resolver/materialize.js';
+export { authorizeExecution, ExecutionRefused, parameterValidator } from './resolver/authorize.js';
+export type { AuthorizedExecution, AuthorizeInput, CheckName } from './resolver/authorize.js';
+export { reissueResolution } from './resolver/reissue.js';
+export { selectAtlases, mayUse as mayUseAtlas } from './resolver/select-atlases.js';
+export type { AtlasSelection } from './resolver/select-atlases.js';
+export { selects, scopeEntryMatches } from './resolver/selectors.js';

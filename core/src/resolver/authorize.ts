@@ -1,0 +1,172 @@
+/**
+ * The execute checks that need no I/O (CRA-SPEC §5), in the spec's order: resolution unexpired,
+ * caller is the resolution's agent and session, decision allows execution, the action is a grant
+ * of the resolution with the same type, the grant is still valid, parameters satisfy the action
+ * schema and parameter constraints, and policies that read parameters or the clock still allow it.
+ * Rate limits, approvals and the executor are the runtime's.
+ */
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import type { ActionPermission, CARPResolution, ExecuteRequest, RiskTier, Violation } from '../carp/types.js';
+import type { AtlasAction } from '../atlas/types.js';
+import { CraError } from '../errors.js';
+import { checkParameterConstraints } from '../policy/constraints.js';
+import { evaluatePolicies } from '../policy/evaluate.js';
+import type { PolicyOutcome, RedactionRule } from '../policy/types.js';
+import { createAjv, toViolations } from '../validation.js';
+import type { BundleIndex, IndexedAtlas } from './bundle-index.js';
+import { factsFor, sourcesFor } from './plan.js';
+import type { Principal } from './types.js';
+
+export interface AuthorizedExecution {
+  grant: ActionPermission;
+  atlas: IndexedAtlas;
+  action: AtlasAction;
+  outcome: PolicyOutcome;
+  requiresApproval: boolean;
+  approval: { approvers: string[]; timeoutSeconds: number } | undefined;
+  rateLimit: { requests: number; windowSeconds: number; scope: string } | undefined;
+  redactions: RedactionRule[];
+}
+
+export type CheckName =
+  | 'resolution_unexpired'
+  | 'caller'
+  | 'decision'
+  | 'grant'
+  | 'grant_valid'
+  | 'parameters'
+  | 'policy';
+
+export class ExecutionRefused extends CraError {
+  readonly check: CheckName;
+  readonly violations: Violation[];
+  constructor(check: CheckName, error: CraError, violations: Violation[] = []) {
+    super(error.code, error.message, {
+      ...(error.details ? { details: error.details } : {}),
+      retriable: error.retriable,
+    });
+    this.check = check;
+    this.violations = violations;
+  }
+}
+
+const EXECUTABLE_DECISIONS = new Set(['allow', 'allow_with_constraints', 'partial', 'requires_approval']);
+
+const validators = new WeakMap<object, ValidateFunction>();
+const schemaAjv = (() => {
+  const ajv = createAjv();
+  ajv.opts.strictSchema = false;
+  return ajv;
+})();
+
+/** Compiled, cached validator for an action's parameter schema. */
+export function parameterValidator(schema: Record<string, unknown>): ValidateFunction {
+  let validate = validators.get(schema);
+  if (!validate) {
+    validate = schemaAjv.compile(schema);
+    validators.set(schema, validate);
+  }
+  return validate;
+}
+
+export interface AuthorizeInput {
+  resolution: CARPResolution;
+  resolutionAgentId: string;
+  request: ExecuteRequest;
+  /** The risk tier the resolve request declared (or defaulted to). */
+  requestRiskTier?: RiskTier;
+  principal: Principal;
+  index: BundleIndex;
+  now: number;
+  /** An approved execution runs even if its resolution expired while waiting for the approver. */
+  ignoreExpiry?: boolean;
+}
+
+function refuse(check: CheckName, code: ConstructorParameters<typeof CraError>[0], message: string, details?: Record<string, unknown>, violations?: Violation[]): never {
+  throw new ExecutionRefused(check, new CraError(code, message, details ? { details } : {}), violations);
+}
+
+export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
+  const { resolution, request, principal, index, now } = input;
+  const call = request.action;
+
+  if (!input.ignoreExpiry && Date.parse(resolution.ttl.resolution_expires_at) <= now) {
+    refuse('resolution_unexpired', 'RESOLUTION_EXPIRED', `resolution ${resolution.resolution_id} expired at ${resolution.ttl.resolution_expires_at}`);
+  }
+  if (input.resolutionAgentId !== principal.agentId || resolution.session_id !== request.requester.session_id) {
+    refuse('caller', 'FORBIDDEN', 'this resolution belongs to another agent or session');
+  }
+  if (!EXECUTABLE_DECISIONS.has(resolution.decision.type)) {
+    refuse('decision', 'ACTION_NOT_PERMITTED', `a "${resolution.decision.type}" resolution permits no execution`, {
+      decision_type: resolution.decision.type,
+    });
+  }
+  const grant = resolution.allowed_actions.find((g) => g.action_id === call.action_id);
+  if (!grant) {
+    refuse('grant', 'ACTION_NOT_PERMITTED', `action_id ${call.action_id} is not a grant of resolution ${resolution.resolution_id}`);
+  }
+  if (grant.action_type !== call.action_type) {
+    refuse('grant', 'ACTION_NOT_PERMITTED', `grant ${grant.action_id} is for ${grant.action_type}, not ${call.action_type}`);
+  }
+  if (!input.ignoreExpiry && Date.parse(grant.valid_until) <= now) {
+    refuse('grant_valid', 'RESOLUTION_EXPIRED', `grant ${grant.action_id} was valid until ${grant.valid_until}`);
+  }
+
+  const atlas = index.atlases.find((a) => a.atlas.ref === grant.atlas_ref);
+  const action = atlas?.actions.find((a) => a.id === grant.atlas_action_id);
+  if (!atlas || !action) {
+    refuse('grant', 'ACTION_NOT_PERMITTED', `atlas ${grant.atlas_ref} no longer provides ${grant.atlas_action_id}; resolve again`);
+  }
+
+  const parameters = call.parameters ?? {};
+  const validate = parameterValidator(grant.schema);
+  const violations: Violation[] = validate(parameters) ? [] : toViolations(validate.errors, 'CONSTRAINT_VIOLATED');
+  violations.push(...checkParameterConstraints(parameters, grant.parameter_constraints ?? []));
+  if (violations.length > 0) {
+    refuse('parameters', 'CONSTRAINT_VIOLATED', `parameters violate ${violations.length} constraint(s)`, { violations }, violations);
+  }
+
+  // Re-evaluate with everything known now: parameters, the clock, the current bundle's rules.
+  const sources = sourcesFor(index, atlas, principal);
+  const outcome = evaluatePolicies(sources, factsFor(principal, input.requestRiskTier, now, atlas, action, parameters), 'action');
+  if (!outcome.allowed) {
+    const refs = outcome.denyingRules.map((m) => `${m.sourceId}#${m.rule.id}`);
+    const first = outcome.denyingRules[0];
+    refuse('policy', 'ACTION_NOT_PERMITTED', first?.rule.message ?? 'no policy allows this action with these parameters', {
+      policy_refs: refs,
+    });
+  }
+  const postConstraintViolations = checkParameterConstraints(parameters, outcome.constraints);
+  if (postConstraintViolations.length > 0) {
+    refuse('parameters', 'CONSTRAINT_VIOLATED', 'parameters violate a policy constraint', { violations: postConstraintViolations }, postConstraintViolations);
+  }
+
+  const requestApproval = resolution.decision.type === 'requires_approval';
+  const requiresApproval = grant.requires_approval || outcome.requiresApproval || requestApproval;
+  const grantApproval = grant.constraints.find((c) => c.type === 'approval_required')?.params as
+    | { approvers?: string[]; timeout_seconds?: number }
+    | undefined;
+  const approval = requiresApproval
+    ? {
+        approvers: outcome.approval?.approvers ?? grantApproval?.approvers ?? ['role:approver'],
+        timeoutSeconds: Math.min(
+          outcome.approval?.timeoutSeconds ?? Number.POSITIVE_INFINITY,
+          grantApproval?.timeout_seconds ?? Number.POSITIVE_INFINITY,
+          resolution.decision.type === 'requires_approval' ? resolution.decision.approval_timeout_seconds : Number.POSITIVE_INFINITY,
+        ),
+      }
+    : undefined;
+  if (approval && !Number.isFinite(approval.timeoutSeconds)) approval.timeoutSeconds = 900;
+
+  const limit = outcome.rateLimit ?? (grant.rate_limit ? { requests: grant.rate_limit.requests, windowSeconds: grant.rate_limit.window_seconds, scope: grant.rate_limit.scope } : undefined);
+  return {
+    grant,
+    atlas,
+    action,
+    outcome,
+    requiresApproval,
+    approval,
+    rateLimit: limit ? { requests: limit.requests, windowSeconds: limit.windowSeconds, scope: limit.scope ?? 'agent' } : undefined,
+    redactions: outcome.redactions,
+  };
+}

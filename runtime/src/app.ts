@@ -1,0 +1,89 @@
+/**
+ * `buildApp(deps)`: the HTTP surface as a fastify instance, the unit under test (inject) and the
+ * thing `server.ts` listens with. Open routes: /healthz, /readyz, /openapi.json, /docs. Everything
+ * under /v1 is registered in a scoped context that authenticates first.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { randomIds, type IdSource } from '@cra/core';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { IdentityRegistry } from './auth/identities.js';
+import type { Cra } from './domain/cra.js';
+import { registerAuth } from './plugins/auth.js';
+import { registerErrorHandling } from './plugins/errors.js';
+import { approvalRoutes } from './routes/approvals.js';
+import { atlasRoutes } from './routes/atlases.js';
+import { carpRoutes } from './routes/carp.js';
+import { healthRoutes, type ReadinessSource } from './routes/health.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { statsRoutes, type StatsCounters } from './routes/stats.js';
+import { traceRoutes } from './routes/traces.js';
+import { VERSION } from './version.js';
+
+export interface AppDeps {
+  cra: Cra;
+  identities: () => IdentityRegistry;
+  authMode: 'required' | 'insecure-none';
+  counters: StatsCounters;
+  bodyLimitBytes?: number;
+  logger?: FastifyServerOptions['logger'];
+  ids?: IdSource;
+  lifecycle?: ReadinessSource;
+}
+
+export const OPENAPI_INFO = {
+  title: 'CRA runtime API',
+  description:
+    'CARP over HTTP: resolve context and permitted actions, execute them through CRA, and read the TRACE audit log.',
+  version: VERSION,
+} as const;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const ids = deps.ids ?? randomIds;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: deps.bodyLimitBytes ?? 1_048_576,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => ids.uuid(),
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
+  registerErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: OPENAPI_INFO,
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'API key (or JWT) as a bearer token' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+      security: [{ bearer: [] }, { apiKey: [] }],
+      tags: [
+        { name: 'carp', description: 'Resolve, execute, validate' },
+        { name: 'sessions', description: 'CARP sessions; one TRACE chain each' },
+        { name: 'traces', description: 'TRACE events, export and verification' },
+        { name: 'approvals', description: 'Executions waiting for an approver' },
+        { name: 'atlases', description: 'What the runtime serves' },
+        { name: 'stats', description: 'Runtime statistics' },
+        { name: 'health', description: 'Probes' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  healthRoutes(app, deps.cra, deps.lifecycle ?? { draining: () => false });
+
+  await app.register(async (api) => {
+    registerAuth(api, { mode: deps.authMode, identities: deps.identities });
+    carpRoutes(api, deps.cra);
+    sessionRoutes(api, deps.cra, ids);
+    traceRoutes(api, deps.cra);
+    approvalRoutes(api, deps.cra);
+    atlasRoutes(api, deps.cra);
+    statsRoutes(api, deps.cra, deps.counters);
+  });
+  return app;
+}

@@ -1,0 +1,173 @@
+/**
+ * The resolve operation (CRA-SPEC §3): validate, bind to the session, answer from the cache or
+ * plan and materialise, store where every replica can find it, and emit every step to TRACE
+ * before replying.
+ */
+import {
+  cacheKeyParts,
+  canonicalJson,
+  CraError,
+  goalHash,
+  materializeResolution,
+  planResolution,
+  reissueResolution,
+  resolutionCompletedStep,
+  sha256Hex,
+  validateCarpRequest,
+  type CARPResolution,
+  type Clock,
+  type IdSource,
+  type RedactionRule,
+  type ResolveRequest,
+  type ResolverDefaults,
+  type TraceStep,
+} from '@cra/core';
+import type { Stores } from '../store/ports.js';
+import type { BundleHolder } from './bundle-holder.js';
+import { operationSpan, type CallContext } from './call-context.js';
+import type { Sessions } from './sessions.js';
+import type { SpanContext, Tracer } from './tracer.js';
+
+export interface ResolveObserver {
+  resolved(decision: string, seconds: number, cacheHit: boolean): void;
+}
+
+export interface ResolveDeps {
+  stores: Stores;
+  bundles: BundleHolder;
+  tracer: Tracer;
+  sessions: Sessions;
+  ids: IdSource;
+  clock: Clock;
+  defaults: ResolverDefaults;
+  observer?: ResolveObserver;
+}
+
+/** Streaming callbacks: blocks and grants as they are decided, before the resolution. */
+export interface ResolveProgress {
+  onStep?(step: TraceStep): void;
+  onResolution?(resolution: CARPResolution): void;
+}
+
+export function assertRequester(ctx: CallContext, agentId: string): void {
+  if (agentId !== ctx.principal.agentId) {
+    throw new CraError('FORBIDDEN', `requester.agent_id "${agentId}" is not the authenticated agent`, {
+      details: { authenticated_agent: ctx.principal.agentId },
+    });
+  }
+}
+
+export function invalid(violations: { code: string; path: string; message: string }[]): CraError {
+  return new CraError('INVALID_REQUEST', `request has ${violations.length} violation(s)`, {
+    details: { violations },
+  });
+}
+
+function receivedStep(request: ResolveRequest): TraceStep {
+  return {
+    type: 'carp.request.received',
+    payload: {
+      request_id: request.request_id,
+      operation: request.operation,
+      goal: request.task.goal,
+      goal_hash: request.task.goal_hash ?? goalHash(request.task.goal),
+      ...(request.task.risk_tier ? { risk_tier: request.task.risk_tier } : {}),
+      ...(request.task.context_hints ? { context_hints: request.task.context_hints } : {}),
+    },
+  };
+}
+
+export class ResolveOperation {
+  constructor(private readonly deps: ResolveDeps) {}
+
+  async run(ctx: CallContext, body: unknown, progress: ResolveProgress = {}): Promise<CARPResolution> {
+    const violations = validateCarpRequest(body, 'resolve');
+    if (violations.length > 0) throw invalid(violations);
+    const request = body as ResolveRequest;
+    assertRequester(ctx, request.requester.agent_id);
+    const { ids, clock, stores, tracer } = this.deps;
+    const started = performance.now();
+    const span = operationSpan(ids, request.telemetry, ctx.traceparent);
+    await this.deps.sessions.ensure(ctx.principal, span, request.requester.session_id, request.requester.agent_type);
+
+    const index = this.deps.bundles.current;
+    const risk = request.task.risk_tier ?? this.deps.defaults.riskTier;
+    const cacheKey = sha256Hex(canonicalJson(cacheKeyParts(request, ctx.principal.agentId, index.version, risk)));
+    const head: TraceStep[] = [
+      receivedStep(request),
+      { type: 'carp.request.validated', payload: { request_id: request.request_id } },
+    ];
+
+    const cached = await stores.resolutionCache.get(cacheKey);
+    if (cached) {
+      const now = clock.now();
+      const resolution = reissueResolution(cached, request, ids, now, { trace_id: span.trace_id, span_id: span.span_id, events_emitted: 0 });
+      const steps: TraceStep[] = [
+        ...head,
+        { type: 'carp.resolution.cache_hit', payload: { resolution_id: resolution.resolution_id, cached_resolution_id: cached.resolution_id } },
+      ];
+      return this.finish({ ctx, request, span, resolution, steps, risk, rules: [], started, cacheHit: true, progress });
+    }
+
+    const now = clock.now();
+    let plan;
+    try {
+      plan = planResolution({ request, index, principal: ctx.principal, now, defaults: this.deps.defaults });
+    } catch (err) {
+      if (err instanceof CraError) {
+        await tracer.emit(request.requester.session_id, span, [
+          ...head,
+          { type: 'carp.resolution.started', payload: { request_id: request.request_id } },
+          { type: 'error.policy', severity: 'warn', payload: { request_id: request.request_id, error_code: err.code, error_message: err.message } },
+        ]);
+      }
+      throw err;
+    }
+    const materialized = materializeResolution({
+      plan,
+      request,
+      ids,
+      now,
+      telemetry: { trace_id: span.trace_id, span_id: span.span_id, events_emitted: 0 },
+    });
+    const steps: TraceStep[] = [
+      ...head,
+      { type: 'carp.resolution.started', payload: { request_id: request.request_id, bundle_version: index.version } },
+      ...plan.steps,
+      ...materialized.steps,
+    ];
+    for (const step of steps) progress.onStep?.(step);
+    const resolution = materialized.resolution;
+    if (plan.cacheable) {
+      const ttlMs = Date.parse(resolution.ttl.resolution_expires_at) - now;
+      await stores.resolutionCache.set(cacheKey, resolution, ttlMs);
+    }
+    return this.finish({ ctx, request, span, resolution, steps, risk, rules: plan.redactions, started, cacheHit: false, progress });
+  }
+
+  private async finish(input: {
+    ctx: CallContext;
+    request: ResolveRequest;
+    span: SpanContext;
+    resolution: CARPResolution;
+    steps: TraceStep[];
+    risk: ResolveRequest['task']['risk_tier'] & string;
+    rules: RedactionRule[];
+    started: number;
+    cacheHit: boolean;
+    progress: ResolveProgress;
+  }): Promise<CARPResolution> {
+    const { request, span, steps, rules } = input;
+    const completed = resolutionCompletedStep(input.resolution);
+    const total = steps.length + 1;
+    const resolution: CARPResolution = {
+      ...input.resolution,
+      telemetry_link: { trace_id: span.trace_id, span_id: span.span_id, events_emitted: total },
+    };
+    await this.deps.stores.resolutions.put({ resolution, agent_id: input.ctx.principal.agentId, risk_tier: input.risk });
+    await this.deps.tracer.emit(request.requester.session_id, span, [...steps, completed], rules);
+    this.deps.observer?.resolved(resolution.decision.type, (performance.now() - input.started) / 1000, input.cacheHit);
+    input.progress.onResolution?.(resolution);
+    return resolution;
+  }
+}

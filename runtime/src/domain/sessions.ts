@@ -1,0 +1,106 @@
+/**
+ * CARP sessions: one TRACE chain each, owned by one agent. A request naming an unknown session id
+ * starts it (genesis event `session.started`); ended sessions accept nothing more.
+ */
+import { CraError, isoTime, type Clock, type IdSource, type Principal } from '@cra/core';
+import type { SessionRecord, SessionStore } from '../store/ports.js';
+import type { SpanContext, Tracer } from './tracer.js';
+
+export interface StartSessionInput {
+  sessionId?: string;
+  agentType?: string;
+  metadata?: Record<string, string>;
+}
+
+export class Sessions {
+  constructor(
+    private readonly store: SessionStore,
+    private readonly tracer: Tracer,
+    private readonly ids: IdSource,
+    private readonly clock: Clock,
+    private readonly describe: () => { atlases: string[]; bundle_version: string },
+  ) {}
+
+  async start(principal: Principal, span: SpanContext, input: StartSessionInput = {}): Promise<SessionRecord> {
+    const record: SessionRecord = {
+      session_id: input.sessionId ?? this.ids.uuid(),
+      agent_id: principal.agentId,
+      ...(input.agentType ? { agent_type: input.agentType } : {}),
+      status: 'active',
+      metadata: input.metadata ?? {},
+      started_at: isoTime(this.clock.now()),
+      event_count: 0,
+    };
+    const created = await this.store.create(record);
+    if (!created) {
+      const existing = await this.store.get(record.session_id);
+      if (!existing) throw new CraError('INTERNAL_ERROR', 'session vanished while being created');
+      return this.checkUsable(existing, principal);
+    }
+    const { atlases, bundle_version } = this.describe();
+    const [genesis] = await this.tracer.emit(record.session_id, span, [
+      {
+        type: 'session.started',
+        payload: {
+          agent_id: principal.agentId,
+          agent_type: record.agent_type ?? 'unknown',
+          atlases,
+          bundle_version,
+          ...(Object.keys(record.metadata).length > 0 ? { metadata: record.metadata } : {}),
+        },
+      },
+    ]);
+    return { ...record, event_count: 1, ...(genesis ? { head: { sequence: 0, event_hash: genesis.event_hash } } : {}) };
+  }
+
+  /** The session for a CARP request: existing and usable by this agent, or started now. */
+  async ensure(principal: Principal, span: SpanContext, sessionId: string, agentType?: string): Promise<SessionRecord> {
+    const existing = await this.store.get(sessionId);
+    if (existing) return this.checkUsable(existing, principal);
+    return this.start(principal, span, { sessionId, ...(agentType ? { agentType } : {}) });
+  }
+
+  async get(principal: Principal, sessionId: string): Promise<SessionRecord> {
+    const session = await this.store.get(sessionId);
+    if (!session) throw new CraError('NOT_FOUND', `session ${sessionId} does not exist`);
+    this.checkReadable(session, principal);
+    return session;
+  }
+
+  async end(principal: Principal, span: SpanContext, sessionId: string, reason = 'completed'): Promise<SessionRecord> {
+    const session = await this.get(principal, sessionId);
+    if (session.agent_id !== principal.agentId && !principal.roles.includes('admin')) {
+      throw new CraError('FORBIDDEN', 'only the owning agent or an admin may end a session');
+    }
+    if (session.status !== 'active') throw new CraError('CONFLICT', `session ${sessionId} is already ${session.status}`);
+    const duration = this.clock.now() - Date.parse(session.started_at);
+    await this.tracer.emit(sessionId, span, [
+      { type: 'session.ended', payload: { reason, duration_ms: duration, events_emitted: session.event_count + 1 } },
+    ]);
+    const ended = await this.store.end(sessionId, 'ended', isoTime(this.clock.now()));
+    if (!ended) throw new CraError('CONFLICT', `session ${sessionId} ended concurrently`);
+    return ended;
+  }
+
+  list(principal: Principal, filter: { status?: string; limit: number; offset: number }): Promise<SessionRecord[]> {
+    const all = principal.roles.includes('admin') || principal.roles.includes('auditor');
+    return this.store.list({ ...filter, ...(all ? {} : { agentId: principal.agentId }) });
+  }
+
+  private checkUsable(session: SessionRecord, principal: Principal): SessionRecord {
+    if (session.agent_id !== principal.agentId) {
+      throw new CraError('FORBIDDEN', `session ${session.session_id} belongs to another agent`);
+    }
+    if (session.status !== 'active') {
+      throw new CraError('CONFLICT', `session ${session.session_id} is ${session.status}; start a new session`);
+    }
+    return session;
+  }
+
+  /** Owners read their sessions; admins and auditors read every session. */
+  checkReadable(session: SessionRecord, principal: Principal): void {
+    if (session.agent_id === principal.agentId) return;
+    if (principal.roles.includes('admin') || principal.roles.includes('auditor')) return;
+    throw new CraError('FORBIDDEN', `session ${session.session_id} belongs to another agent`);
+  }
+}

@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify';
+import type { Cra } from '../domain/cra.js';
+
+export interface ReadinessSource {
+  draining(): boolean;
+}
+
+/** Liveness stays cheap; readiness checks the bundle and the stores. Both are unauthenticated. */
+export function healthRoutes(app: FastifyInstance, cra: Cra, lifecycle: ReadinessSource): void {
+  app.get('/healthz', { schema: { tags: ['health'], hide: false } }, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', { schema: { tags: ['health'] } }, async (_request, reply) => {
+    const stores = await cra.stores.health();
+    const bundle = cra.bundles.loaded
+      ? { ok: true, version: cra.bundles.current.version, atlases: cra.bundles.current.atlases.length }
+      : { ok: false };
+    const draining = lifecycle.draining();
+    const ok = bundle.ok && !draining && Object.values(stores).every((s) => s.ok);
+    return reply.code(ok ? 200 : 503).send({
+      status: ok ? 'ready' : 'not_ready',
+      bundle,
+      stores,
+      rate_limiter: cra.limiter.mode(),
+      ...(draining ? { draining: true } : {}),
+    });
+  });
+}

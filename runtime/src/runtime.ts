@@ -1,0 +1,252 @@
+/**
+ * Wires one runtime process from its configuration: stores, bundle (local atlases or the
+ * operator's bundle file) with live reload, identities, limiter, executors, redaction, the domain
+ * and the HTTP app. `server.ts` adds the process concerns (signals, listen).
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  createRedactor,
+  randomIds,
+  systemClock,
+  type Clock,
+  type IdSource,
+  type Principal,
+  type RedactionRule,
+  type Redactor,
+  type RuntimeBundle,
+} from '@cra/core';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
+import { buildApp } from './app.js';
+import { IdentityRegistry, principalOf, unauthenticatedPrincipal } from './auth/identities.js';
+import { buildLocalBundle, type SourceProblem } from './bundle/local-sources.js';
+import { watchPaths } from './bundle/watch.js';
+import type { RuntimeConfig } from './config/schema.js';
+import { BundleHolder } from './domain/bundle-holder.js';
+import { createCra, type Cra } from './domain/cra.js';
+import type { ActionRunner } from './domain/execute.js';
+import type { PayloadRedactor, SpanContext } from './domain/tracer.js';
+import { createExecutorRegistry } from './executors/types.js';
+import { createHttpExecutor } from './executors/http.js';
+import { createValueResolver } from './executors/values.js';
+import { LocalRateLimiter } from './limits/local-limiter.js';
+import type { RateLimiter } from './limits/types.js';
+import { openPglite } from './store/embedded/pglite-client.js';
+import type { Stores } from './store/ports.js';
+import { createSqlStores } from './store/sql/stores.js';
+import { Counters } from './telemetry/counters.js';
+import { COMPONENT, VERSION } from './version.js';
+
+export interface Runtime {
+  config: Readonly<RuntimeConfig>;
+  app: FastifyInstance;
+  cra: Cra;
+  identities: IdentityRegistry;
+  /** Problems found in the bundle sources at the last (re)load. */
+  problems(): SourceProblem[];
+  /** Rebuild the bundle from its sources now (also triggered by file changes). */
+  reload(): Promise<{ changed: boolean; problems: SourceProblem[] }>;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  logger?: FastifyServerOptions['logger'];
+  ids?: IdSource;
+  clock?: Clock;
+  /** Inject stores (tests); default from config.store. */
+  stores?: Stores;
+  limiter?: RateLimiter;
+  runner?: ActionRunner;
+  env?: NodeJS.ProcessEnv;
+}
+
+async function hmacKeyFor(config: RuntimeConfig): Promise<string> {
+  if (config.trace.hmacKey) return config.trace.hmacKey;
+  if (config.store.kind !== 'embedded') return randomBytes(32).toString('hex');
+  const file = join(config.dataDir, 'trace-hmac.key');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const key = randomBytes(32).toString('hex');
+    await mkdir(config.dataDir, { recursive: true });
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    return key;
+  }
+}
+
+async function openStores(config: RuntimeConfig): Promise<Stores> {
+  switch (config.store.kind) {
+    case 'memory':
+      return createSqlStores(await openPglite());
+    case 'embedded':
+      return createSqlStores(await openPglite(join(config.dataDir, 'pg')));
+    default:
+      throw new Error(`store kind ${config.store.kind} needs the production store wiring`);
+  }
+}
+
+function payloadRedactor(hmacKey: string): PayloadRedactor {
+  const base = createRedactor({ hmacKey });
+  const byRules = new Map<string, Redactor>();
+  return (payload, rules: readonly RedactionRule[]) => {
+    let redactor = base;
+    if (rules.length > 0) {
+      const key = JSON.stringify(rules);
+      redactor = byRules.get(key) ?? createRedactor({ hmacKey, rules });
+      if (!byRules.has(key) && byRules.size < 256) byRules.set(key, redactor);
+    }
+    const { value, redactions } = redactor.redact(payload, 'payload');
+    return { payload: value, redactions };
+  };
+}
+
+export async function loadBundle(config: RuntimeConfig): Promise<{ bundle: RuntimeBundle; problems: SourceProblem[]; watch: string[] }> {
+  if (config.bundleFile) {
+    const { readBundleFile } = await import('./bundle/bundle-file.js');
+    const { bundle, problems } = await readBundleFile(config.bundleFile);
+    return { bundle, problems, watch: [config.bundleFile] };
+  }
+  const result = await buildLocalBundle({
+    atlases: config.atlases,
+    policies: config.policies,
+    identities: config.identities,
+    ...(config.secretsDir ? { secretsDir: config.secretsDir } : {}),
+  });
+  return {
+    bundle: result.bundle,
+    problems: result.problems,
+    watch: [...result.atlasDirs, ...config.policies, ...config.identities],
+  };
+}
+
+export async function createRuntime(config: Readonly<RuntimeConfig>, options: RuntimeOptions = {}): Promise<Runtime> {
+  const ids = options.ids ?? randomIds;
+  const clock = options.clock ?? systemClock;
+  const env = options.env ?? process.env;
+  const instanceId = config.server.instanceId ?? env.HOSTNAME ?? hostname();
+
+  const initial = await loadBundle(config);
+  let problems = initial.problems;
+  if (initial.bundle.atlases.length === 0) {
+    const detail = problems.map((p) => `${p.source}${p.path ? ` ${p.path}` : ''}: ${p.message}`).join('\n  ');
+    throw new Error(`no atlas could be loaded${detail ? `:\n  ${detail}` : ''}`);
+  }
+  const bundles = new BundleHolder(initial.bundle);
+  const identities = new IdentityRegistry(initial.bundle);
+  const stores = options.stores ?? (await openStores(config));
+  const limiter = options.limiter ?? new LocalRateLimiter(() => clock.now());
+  const values = createValueResolver({ env, ...(config.secretsDir ? { secretsDir: config.secretsDir } : {}) });
+  const registry = createExecutorRegistry({ http: createHttpExecutor({ values, userAgent: `${COMPONENT}/${VERSION}` }) });
+  const runner: ActionRunner = options.runner ?? {
+    run: async ({ action, parameters, timeoutMs, traceparent }) => {
+      const config_ = action.executor!;
+      return registry.executorFor(config_).execute({
+        actionId: action.id,
+        actionType: action.type,
+        config: config_,
+        parameters,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        ...(traceparent ? { traceparent } : {}),
+      });
+    },
+  };
+  const counters = new Counters();
+  const principalFor = (agentId: string): Principal => {
+    const known = identities.byAgentId(agentId);
+    if (known) return known;
+    if (config.auth.mode === 'insecure-none') return unauthenticatedPrincipal(agentId);
+    throw new Error(`agent ${agentId} has no identity`);
+  };
+  const cra = createCra({
+    stores,
+    bundles,
+    limiter,
+    runner,
+    ids,
+    clock,
+    source: { component: COMPONENT, version: VERSION, instance_id: instanceId },
+    redact: payloadRedactor(await hmacKeyFor(config)),
+    defaults: config.resolver,
+    principalFor,
+    observer: counters,
+  });
+
+  // System events (startup, bundle loads, shutdown) go to this instance's own session.
+  const system = unauthenticatedPrincipal(`system:${instanceId}`);
+  system.roles = ['admin'];
+  const systemSpan = (): SpanContext => ({ trace_id: ids.traceId(), span_id: ids.spanId() });
+  const systemSession = await cra.sessions.start(system, systemSpan(), { agentType: 'cra-runtime' });
+  const systemEvent = (type: 'system.startup' | 'system.shutdown' | 'atlas.bundle.loaded' | 'atlas.bundle.rejected', payload: Record<string, unknown>) =>
+    cra.tracer.emit(systemSession.session_id, systemSpan(), [{ type, severity: type === 'atlas.bundle.rejected' ? 'warn' : 'info', payload }]);
+  const bundleSummary = (b: RuntimeBundle) => ({
+    bundle_version: b.version,
+    content_hash: b.contentHash,
+    atlases: b.atlases.map((a) => a.ref),
+    policies: b.policies.length,
+    identities: b.identities.length,
+  });
+  await systemEvent('system.startup', { instance_id: instanceId, version: VERSION, store: config.store.kind, auth: config.auth.mode });
+  await systemEvent('atlas.bundle.loaded', bundleSummary(initial.bundle));
+  if (problems.length > 0) await systemEvent('atlas.bundle.rejected', { problems });
+
+  let closing = false;
+  const app = await buildApp({
+    cra,
+    identities: () => identities,
+    authMode: config.auth.mode,
+    counters,
+    bodyLimitBytes: config.server.bodyLimitBytes,
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    ids,
+    lifecycle: { draining: () => closing },
+  });
+
+  const reload = async (): Promise<{ changed: boolean; problems: SourceProblem[] }> => {
+    const next = await loadBundle(config);
+    problems = next.problems;
+    if (next.problems.length > 0) await systemEvent('atlas.bundle.rejected', { problems: next.problems });
+    if (next.bundle.atlases.length === 0) return { changed: false, problems };
+    const changed = bundles.swap(next.bundle);
+    if (changed) {
+      identities.load(next.bundle);
+      await stores.resolutionCache.clear();
+      await systemEvent('atlas.bundle.loaded', bundleSummary(next.bundle));
+      app.log.info({ bundle_version: next.bundle.version }, 'bundle reloaded');
+    }
+    return { changed, problems };
+  };
+
+  const stopWatching = config.watch
+    ? watchPaths(initial.watch, () => {
+        reload().catch((err: unknown) => app.log.error({ err }, 'bundle reload failed; still serving the last good bundle'));
+      })
+    : () => undefined;
+  const sweeper = setInterval(() => {
+    cra.approvals.expireDue().catch((err: unknown) => app.log.warn({ err }, 'approval sweep failed'));
+  }, 5_000);
+  sweeper.unref();
+
+  return {
+    config,
+    app,
+    cra,
+    identities,
+    problems: () => problems,
+    reload,
+    async close() {
+      if (closing) return;
+      closing = true;
+      stopWatching();
+      clearInterval(sweeper);
+      await app.close();
+      await systemEvent('system.shutdown', { instance_id: instanceId, trace_events_emitted: cra.tracer.eventsEmitted }).catch(() => undefined);
+      await cra.sessions.end(system, systemSpan(), systemSession.session_id, 'shutdown').catch(() => undefined);
+      await limiter.close();
+      await stores.close();
+    },
+  };
+}
+
+export { principalOf };
