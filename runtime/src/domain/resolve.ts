@@ -73,12 +73,24 @@ function receivedStep(request: ResolveRequest): TraceStep {
       goal_hash: request.task.goal_hash ?? goalHash(request.task.goal),
       ...(request.task.risk_tier ? { risk_tier: request.task.risk_tier } : {}),
       ...(request.task.context_hints ? { context_hints: request.task.context_hints } : {}),
+      ...(request.scope ? { scope: request.scope } : {}),
+      ...(request.requester.agent_type ? { agent_type: request.requester.agent_type } : {}),
     },
   };
 }
 
 export class ResolveOperation {
   constructor(private readonly deps: ResolveDeps) {}
+
+  /** A stored resolution, readable by the agent it was issued to (and admins, auditors). */
+  async get(ctx: CallContext, resolutionId: string): Promise<CARPResolution> {
+    const record = await this.deps.stores.resolutions.get(resolutionId);
+    const p = ctx.principal;
+    if (!record || (record.agent_id !== p.agentId && !p.roles.includes('admin') && !p.roles.includes('auditor'))) {
+      throw new CraError('RESOLUTION_NOT_FOUND', `resolution ${resolutionId} does not exist`);
+    }
+    return record.resolution;
+  }
 
   async run(ctx: CallContext, body: unknown, progress: ResolveProgress = {}): Promise<CARPResolution> {
     const violations = validateCarpRequest(body, 'resolve');

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { envelope } from '../plugins/errors.js';
 import type { Cra } from '../domain/cra.js';
 import type { CallContext } from '../domain/call-context.js';
-import { errors, executionResponse, requestBody, resolutionResponse, validationResponse } from './schemas.js';
+import { errors, executionResponse, requestBody, resolutionResponse, uuidParam, validationResponse } from './schemas.js';
 
 /** CARP bodies are validated by the domain (the same validator MCP and the CLI use). */
 const noFastifyValidation = { validatorCompiler: () => () => true } as const;
@@ -29,6 +29,20 @@ export function carpRoutes(app: FastifyInstance, cra: Cra): void {
       },
     },
     async (request) => cra.resolver.run(callContext(request), request.body),
+  );
+
+  app.get(
+    '/v1/resolutions/:resolution_id',
+    {
+      schema: {
+        tags: ['carp'],
+        summary: 'A resolution issued to the caller',
+        params: uuidParam('resolution_id'),
+        response: { 200: resolutionResponse, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) =>
+      cra.resolver.get(callContext(request), (request.params as { resolution_id: string }).resolution_id),
   );
 
   app.post(
