@@ -15,6 +15,7 @@ import { approvalRoutes } from './routes/approvals.js';
 import { atlasRoutes } from './routes/atlases.js';
 import { carpRoutes } from './routes/carp.js';
 import { healthRoutes, type ReadinessSource } from './routes/health.js';
+import { SHARED_SCHEMAS } from './routes/schemas.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { statsRoutes, type StatsCounters } from './routes/stats.js';
 import { traceRoutes } from './routes/traces.js';
@@ -48,8 +49,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   registerErrorHandling(app);
+  // CARP speaks JSON only: anything else is 415, not a string body failing validation.
+  app.removeContentTypeParser('text/plain');
 
+  for (const [name, schema] of Object.entries(SHARED_SCHEMAS)) app.addSchema({ ...schema, $id: name, title: name });
   await app.register(swagger, {
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: OPENAPI_INFO,

@@ -14,12 +14,27 @@ const strip = <T extends Record<string, unknown>>(schema: T): Omit<T, '$id'> => 
   return rest;
 };
 
-export const errorResponse = strip(carpErrorSchema);
-export const requestBody = strip(carpRequestSchema);
-export const resolutionResponse = strip(carpResolutionSchema);
-export const executionResponse = strip(carpExecutionResultSchema);
-export const validationResponse = strip(carpValidationResultSchema);
-export const traceEvent = strip(traceEventSchema);
+/**
+ * Shared schemas, registered once with `app.addSchema` and referenced by name, so the OpenAPI
+ * document lists each under components/schemas instead of repeating it on every route.
+ */
+export const SHARED_SCHEMAS = {
+  CARPError: strip(carpErrorSchema),
+  CARPRequest: strip(carpRequestSchema),
+  CARPResolution: strip(carpResolutionSchema),
+  CARPExecutionResult: strip(carpExecutionResultSchema),
+  CARPValidationResult: strip(carpValidationResultSchema),
+  TraceEvent: strip(traceEventSchema),
+} as const;
+
+const ref = (name: keyof typeof SHARED_SCHEMAS) => ({ $ref: `${name}#` }) as const;
+
+export const errorResponse = ref('CARPError');
+export const requestBody = ref('CARPRequest');
+export const resolutionResponse = ref('CARPResolution');
+export const executionResponse = ref('CARPExecutionResult');
+export const validationResponse = ref('CARPValidationResult');
+export const traceEvent = ref('TraceEvent');
 
 export const errors = (...statuses: number[]): Record<number, unknown> =>
   Object.fromEntries(statuses.map((s) => [s, { description: 'CARPError', ...errorResponse }]));
