@@ -22,7 +22,9 @@ module.exports = {
       name: 'core-no-io-clients',
       severity: 'error',
       from: { path: '^core/src' },
-      to: { path: 'node_modules/(ioredis|pg|@electric-sql|@kubernetes|fastify|undici|ws|openai|@anthropic-ai|@modelcontextprotocol)/' },
+      to: {
+        path: 'node_modules/(ioredis|pg|@electric-sql|@kubernetes|fastify|undici|ws|openai|@anthropic-ai|@modelcontextprotocol)/',
+      },
     },
     {
       name: 'runtime-never-imports-operator',
@@ -54,6 +56,9 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.base.json' },
-    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'] },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+    },
   },
 };

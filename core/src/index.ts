@@ -47,7 +47,16 @@ export type {
 
 // trace
 export { TRACE_VERSION, GENESIS_HASH, SEVERITIES, CHAIN_ERRORS } from './trace/types.js';
-export type { TraceEvent, EventDraft, ChainHead, ChainFailure, ChainErrorType, Severity, TraceSource, VerifyResult } from './trace/types.js';
+export type {
+  TraceEvent,
+  EventDraft,
+  ChainHead,
+  ChainFailure,
+  ChainErrorType,
+  Severity,
+  TraceSource,
+  VerifyResult,
+} from './trace/types.js';
 export { EVENT_TYPES, isKnownEventType } from './trace/event-types.js';
 export type { EventType, CatalogEventType } from './trace/event-types.js';
 export { canonicalJson } from './trace/canonical.js';

@@ -23,7 +23,11 @@ describe('validateCarpRequest', () => {
     ['non-v7 request id', { ...base, request_id: 'abc' }, '/request_id does not match'],
     ['bad timestamp', { ...base, timestamp: 'yesterday' }, '/timestamp must match format "date-time"'],
     ['missing requester', { ...base, requester: undefined }, '/requester is required'],
-    ['missing agent', { ...base, requester: { session_id: base.requester.session_id } }, '/requester/agent_id is required'],
+    [
+      'missing agent',
+      { ...base, requester: { session_id: base.requester.session_id } },
+      '/requester/agent_id is required',
+    ],
     ['unknown field', { ...base, surprise: 1 }, '/surprise is not a known field'],
     ['resolve without task', { ...base, task: undefined }, '/task is required'],
     ['bad risk', { ...base, task: { goal: 'x', risk_tier: 'extreme' } }, '/task/risk_tier must be one of'],

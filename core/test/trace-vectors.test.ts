@@ -21,7 +21,9 @@ describe('trace-vectors.jsonl (CRA-SPEC §6.2)', () => {
   });
 
   it('re-seals the drafts into exactly the same chain', () => {
-    const drafts = vectors.map(({ sequence: _s, previous_event_hash: _p, event_hash: _h, ...draft }) => draft as EventDraft);
+    const drafts = vectors.map(
+      ({ sequence: _s, previous_event_hash: _p, event_hash: _h, ...draft }) => draft as EventDraft,
+    );
     const sealed = sealEvents(null, drafts);
     expect(sealed.map((e) => e.event_hash)).toEqual(vectors.map((e) => e.event_hash));
     expect(sealed.map((e) => e.previous_event_hash)).toEqual(vectors.map((e) => e.previous_event_hash));

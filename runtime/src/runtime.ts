@@ -102,7 +102,9 @@ function payloadRedactor(hmacKey: string): PayloadRedactor {
   };
 }
 
-export async function loadBundle(config: RuntimeConfig): Promise<{ bundle: RuntimeBundle; problems: SourceProblem[]; watch: string[] }> {
+export async function loadBundle(
+  config: RuntimeConfig,
+): Promise<{ bundle: RuntimeBundle; problems: SourceProblem[]; watch: string[] }> {
   if (config.bundleFile) {
     const { readBundleFile } = await import('./bundle/bundle-file.js');
     const { bundle, problems } = await readBundleFile(config.bundleFile);
@@ -138,7 +140,9 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
   const stores = options.stores ?? (await openStores(config));
   const limiter = options.limiter ?? new LocalRateLimiter(() => clock.now());
   const values = createValueResolver({ env, ...(config.secretsDir ? { secretsDir: config.secretsDir } : {}) });
-  const registry = createExecutorRegistry({ http: createHttpExecutor({ values, userAgent: `${COMPONENT}/${VERSION}` }) });
+  const registry = createExecutorRegistry({
+    http: createHttpExecutor({ values, userAgent: `${COMPONENT}/${VERSION}` }),
+  });
   const runner: ActionRunner = options.runner ?? {
     run: async ({ action, parameters, timeoutMs, traceparent }) => {
       const config_ = action.executor!;
@@ -178,8 +182,13 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
   system.roles = ['admin'];
   const systemSpan = (): SpanContext => ({ trace_id: ids.traceId(), span_id: ids.spanId() });
   const systemSession = await cra.sessions.start(system, systemSpan(), { agentType: 'cra-runtime' });
-  const systemEvent = (type: 'system.startup' | 'system.shutdown' | 'atlas.bundle.loaded' | 'atlas.bundle.rejected', payload: Record<string, unknown>) =>
-    cra.tracer.emit(systemSession.session_id, systemSpan(), [{ type, severity: type === 'atlas.bundle.rejected' ? 'warn' : 'info', payload }]);
+  const systemEvent = (
+    type: 'system.startup' | 'system.shutdown' | 'atlas.bundle.loaded' | 'atlas.bundle.rejected',
+    payload: Record<string, unknown>,
+  ) =>
+    cra.tracer.emit(systemSession.session_id, systemSpan(), [
+      { type, severity: type === 'atlas.bundle.rejected' ? 'warn' : 'info', payload },
+    ]);
   const bundleSummary = (b: RuntimeBundle) => ({
     bundle_version: b.version,
     content_hash: b.contentHash,
@@ -187,7 +196,12 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     policies: b.policies.length,
     identities: b.identities.length,
   });
-  await systemEvent('system.startup', { instance_id: instanceId, version: VERSION, store: config.store.kind, auth: config.auth.mode });
+  await systemEvent('system.startup', {
+    instance_id: instanceId,
+    version: VERSION,
+    store: config.store.kind,
+    auth: config.auth.mode,
+  });
   await systemEvent('atlas.bundle.loaded', bundleSummary(initial.bundle));
   if (problems.length > 0) await systemEvent('atlas.bundle.rejected', { problems });
 
@@ -220,7 +234,9 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
 
   const stopWatching = config.watch
     ? watchPaths(initial.watch, () => {
-        reload().catch((err: unknown) => app.log.error({ err }, 'bundle reload failed; still serving the last good bundle'));
+        reload().catch((err: unknown) =>
+          app.log.error({ err }, 'bundle reload failed; still serving the last good bundle'),
+        );
       })
     : () => undefined;
   const sweeper = setInterval(() => {
@@ -241,7 +257,10 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
       stopWatching();
       clearInterval(sweeper);
       await app.close();
-      await systemEvent('system.shutdown', { instance_id: instanceId, trace_events_emitted: cra.tracer.eventsEmitted }).catch(() => undefined);
+      await systemEvent('system.shutdown', {
+        instance_id: instanceId,
+        trace_events_emitted: cra.tracer.eventsEmitted,
+      }).catch(() => undefined);
       await cra.sessions.end(system, systemSpan(), systemSession.session_id, 'shutdown').catch(() => undefined);
       await limiter.close();
       await stores.close();

@@ -20,7 +20,9 @@ export function createLogger(level: string): pino.Logger {
   return pino({
     level,
     redact: { paths: LOG_REDACT, censor: '[REDACTED]' },
-    ...(process.stdout.isTTY ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss' } } } : {}),
+    ...(process.stdout.isTTY
+      ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss' } } }
+      : {}),
   });
 }
 
@@ -30,17 +32,26 @@ export interface StartedServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Readonly<RuntimeConfig>, logger = createLogger(config.log.level)): Promise<StartedServer> {
+export async function startServer(
+  config: Readonly<RuntimeConfig>,
+  logger = createLogger(config.log.level),
+): Promise<StartedServer> {
   const runtime = await createRuntime(config, { logger: logger as never });
   if (config.auth.mode === 'insecure-none') {
-    logger.warn('authentication is OFF (auth.mode=insecure-none): any caller may act as any agent; never use this beyond a laptop');
+    logger.warn(
+      'authentication is OFF (auth.mode=insecure-none): any caller may act as any agent; never use this beyond a laptop',
+    );
   } else if (runtime.identities.size === 0) {
     logger.warn('no agent identities are configured: every /v1 request will be refused with 401');
   }
   for (const p of runtime.problems()) logger.warn({ source: p.source, path: p.path }, p.message);
   const address = await runtime.app.listen({ host: config.server.host, port: config.server.port });
   logger.info(
-    { address, bundle_version: runtime.cra.bundles.current.version, atlases: runtime.cra.bundles.current.atlases.map((a) => a.atlas.ref) },
+    {
+      address,
+      bundle_version: runtime.cra.bundles.current.version,
+      atlases: runtime.cra.bundles.current.atlases.map((a) => a.atlas.ref),
+    },
     'cra runtime listening',
   );
   const grace = closeWithGrace({ delay: config.server.shutdownGraceMs }, async ({ signal, err }) => {

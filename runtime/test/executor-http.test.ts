@@ -198,7 +198,9 @@ describe('http executor: request', () => {
   });
 
   it.each(['..', '.', ''])('refuses %j as a URL parameter, which would change the path', async (value) => {
-    const error = await failure(executorWith().execute(input({ url: '/repos/{owner}/{repo}/issues' }, { owner: 'o', repo: value })));
+    const error = await failure(
+      executorWith().execute(input({ url: '/repos/{owner}/{repo}/issues' }, { owner: 'o', repo: value })),
+    );
     expect(error.code).toBe('CONSTRAINT_VIOLATED');
     expect(error.details).toMatchObject({ violations: [{ path: '/repo' }] });
     expect(seen).toHaveLength(0);

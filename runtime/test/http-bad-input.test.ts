@@ -16,11 +16,24 @@ beforeAll(async () => {
 afterAll(async () => rt.close());
 
 const post = (url: string, payload: unknown, headers: Record<string, string> = auth()) =>
-  rt.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json', ...headers }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+  rt.app.inject({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
 
-function expectEnvelope(res: { statusCode: number; json: () => unknown }, status: number, code: string): { error: { message: string; details?: { violations?: { path: string }[] } } } {
+function expectEnvelope(
+  res: { statusCode: number; json: () => unknown },
+  status: number,
+  code: string,
+): { error: { message: string; details?: { violations?: { path: string }[] } } } {
   expect(res.statusCode).toBe(status);
-  const body = res.json() as { carp_version: string; error: { code: string; message: string }; retry: { retriable: boolean } };
+  const body = res.json() as {
+    carp_version: string;
+    error: { code: string; message: string };
+    retry: { retriable: boolean };
+  };
   expect(body.carp_version).toBe('1.0');
   expect(body.error.code).toBe(code);
   expect(body.error.message.length).toBeGreaterThan(0);
@@ -37,7 +50,11 @@ describe('authentication', () => {
   });
 
   it('refuses an unknown key, with Bearer and with X-API-Key', async () => {
-    expectEnvelope(await post('/v1/resolve', resolveRequest({}), { authorization: 'Bearer nope' }), 401, 'UNAUTHORIZED');
+    expectEnvelope(
+      await post('/v1/resolve', resolveRequest({}), { authorization: 'Bearer nope' }),
+      401,
+      'UNAUTHORIZED',
+    );
     expectEnvelope(await post('/v1/resolve', resolveRequest({}), { 'x-api-key': 'nope' }), 401, 'UNAUTHORIZED');
   });
 
@@ -66,11 +83,24 @@ describe('malformed requests', () => {
   });
 
   it('an empty body → 400', async () => {
-    expectEnvelope(await rt.app.inject({ method: 'POST', url: '/v1/resolve', headers: { ...auth(), 'content-type': 'application/json' } }), 400, 'INVALID_REQUEST');
+    expectEnvelope(
+      await rt.app.inject({
+        method: 'POST',
+        url: '/v1/resolve',
+        headers: { ...auth(), 'content-type': 'application/json' },
+      }),
+      400,
+      'INVALID_REQUEST',
+    );
   });
 
   it('a non-JSON content type → 415', async () => {
-    const res = await rt.app.inject({ method: 'POST', url: '/v1/resolve', headers: { ...auth(), 'content-type': 'text/plain' }, payload: 'hello' });
+    const res = await rt.app.inject({
+      method: 'POST',
+      url: '/v1/resolve',
+      headers: { ...auth(), 'content-type': 'text/plain' },
+      payload: 'hello',
+    });
     expectEnvelope(res, 415, 'UNSUPPORTED_MEDIA_TYPE');
   });
 
@@ -105,7 +135,11 @@ describe('malformed requests', () => {
   });
 
   it('a malformed session id in a path → 400 naming it', async () => {
-    const body = expectEnvelope(await rt.app.inject({ method: 'GET', url: '/v1/traces/not-a-uuid', headers: auth() }), 400, 'INVALID_REQUEST');
+    const body = expectEnvelope(
+      await rt.app.inject({ method: 'GET', url: '/v1/traces/not-a-uuid', headers: auth() }),
+      400,
+      'INVALID_REQUEST',
+    );
     expect(JSON.stringify(body.error)).toContain('session_id');
   });
 });
@@ -120,7 +154,10 @@ describe('expired and foreign resolutions', () => {
     const r = await resolution();
     clock.advance(601_000);
     try {
-      const res = await post('/v1/execute', executeRequest(r, 'api.github.create_issue', { owner: 'o', repo: 'r', title: 't' }));
+      const res = await post(
+        '/v1/execute',
+        executeRequest(r, 'api.github.create_issue', { owner: 'o', repo: 'r', title: 't' }),
+      );
       expectEnvelope(res, 410, 'RESOLUTION_EXPIRED');
     } finally {
       clock.advance(-601_000);
@@ -129,12 +166,19 @@ describe('expired and foreign resolutions', () => {
 
   it("another agent's resolution → 403 FORBIDDEN, and the owner's chain stays intact", async () => {
     const r = await resolution();
-    const body = executeRequest(r, 'api.github.create_issue', { owner: 'o', repo: 'r', title: 't' }, { agent: 'dev-approver' });
+    const body = executeRequest(
+      r,
+      'api.github.create_issue',
+      { owner: 'o', repo: 'r', title: 't' },
+      { agent: 'dev-approver' },
+    );
     // The approver uses its own session id: it may not even write into the owner's session.
     const own = { ...body, requester: { agent_id: 'dev-approver', session_id: randomIds.uuid() } };
     expectEnvelope(await post('/v1/execute', own, auth(KEYS.approver)), 403, 'FORBIDDEN');
     expectEnvelope(await post('/v1/execute', body, auth(KEYS.approver)), 403, 'FORBIDDEN');
-    const chain = (await rt.app.inject({ method: 'GET', url: `/v1/traces/${r.session_id}`, headers: auth() })).json<{ events: TraceEvent[] }>().events;
+    const chain = (await rt.app.inject({ method: 'GET', url: `/v1/traces/${r.session_id}`, headers: auth() })).json<{
+      events: TraceEvent[];
+    }>().events;
     expect(verifyChain(chain).valid).toBe(true);
     expect(chain.every((e) => e.session_id === r.session_id)).toBe(true);
   });

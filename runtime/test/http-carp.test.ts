@@ -13,7 +13,10 @@ let rt: Runtime;
 let github: FakeApi;
 
 beforeAll(async () => {
-  github = await startFakeApi((req) => ({ status: 201, body: { number: 42, html_url: `https://github.example/${req.url}` } }));
+  github = await startFakeApi((req) => ({
+    status: 201,
+    body: { number: 42, html_url: `https://github.example/${req.url}` },
+  }));
   rt = await testRuntime(
     { secretsDir: await secretsDir({ 'github-token': { token: 'ghp_testtoken0000000000000000000000000000' } }) },
     { env: { GITHUB_API_URL: github.url } },
@@ -47,7 +50,9 @@ describe('resolve', () => {
       'api.github.create_pull_request',
       'api.github.merge_pull_request',
     ]);
-    expect(r.allowed_actions.find((g) => g.action_type === 'api.github.merge_pull_request')?.requires_approval).toBe(true);
+    expect(r.allowed_actions.find((g) => g.action_type === 'api.github.merge_pull_request')?.requires_approval).toBe(
+      true,
+    );
     expect(r.allowed_actions.find((g) => g.action_type === 'api.github.create_issue')?.requires_approval).toBe(false);
     expect(r.denied_actions.map((d) => d.action_type)).toEqual(['api.github.update_branch_protection']);
     expect(r.context_blocks.map((b) => b.pack_ref).sort()).toEqual(['issues-guide', 'pr-guide', 'repo-settings']);
@@ -138,7 +143,12 @@ describe('execute', () => {
       method: 'POST',
       url: '/v1/execute',
       headers: auth(),
-      payload: executeRequest(r, 'api.github.create_issue', { owner: 'octo', repo: 'app', title: 'Login crash', labels: ['bug'] }),
+      payload: executeRequest(r, 'api.github.create_issue', {
+        owner: 'octo',
+        repo: 'app',
+        title: 'Login crash',
+        labels: ['bug'],
+      }),
     });
     expect(res.statusCode, res.body).toBe(200);
     const result = res.json<CARPExecutionResult>();
@@ -248,7 +258,12 @@ describe('execute', () => {
         timestamp: new Date().toISOString(),
         operation: 'execute',
         requester: { agent_id: 'dev-agent', session_id: r.session_id },
-        action: { action_id: randomIds.uuid(), action_type: 'api.github.create_issue', parameters: {}, resolution_id: r.resolution_id },
+        action: {
+          action_id: randomIds.uuid(),
+          action_type: 'api.github.create_issue',
+          parameters: {},
+          resolution_id: r.resolution_id,
+        },
       },
     });
     expect(res.statusCode).toBe(403);
@@ -257,11 +272,23 @@ describe('execute', () => {
 
   it('a repeated idempotency key returns the first result without executing again', async () => {
     const r = await resolve(resolveRequest({ risk: 'low', hints: ['github.issues'] }));
-    const body = executeRequest(r, 'api.github.create_issue', { owner: 'o', repo: 'r', title: 'once' }, { idempotency_key: 'k-1' });
+    const body = executeRequest(
+      r,
+      'api.github.create_issue',
+      { owner: 'o', repo: 'r', title: 'once' },
+      { idempotency_key: 'k-1' },
+    );
     const before = github.seen.length;
-    const first = (await rt.app.inject({ method: 'POST', url: '/v1/execute', headers: auth(), payload: body })).json<CARPExecutionResult>();
+    const first = (
+      await rt.app.inject({ method: 'POST', url: '/v1/execute', headers: auth(), payload: body })
+    ).json<CARPExecutionResult>();
     const again = (
-      await rt.app.inject({ method: 'POST', url: '/v1/execute', headers: auth(), payload: { ...body, request_id: randomIds.uuid() } })
+      await rt.app.inject({
+        method: 'POST',
+        url: '/v1/execute',
+        headers: auth(),
+        payload: { ...body, request_id: randomIds.uuid() },
+      })
     ).json<CARPExecutionResult>();
     expect(again).toEqual(first);
     expect(github.seen.length).toBe(before + 1);
@@ -274,7 +301,12 @@ describe('execute', () => {
     );
     try {
       const r = (
-        await limited.app.inject({ method: 'POST', url: '/v1/resolve', headers: auth(), payload: resolveRequest({ risk: 'low', hints: ['github.issues'] }) })
+        await limited.app.inject({
+          method: 'POST',
+          url: '/v1/resolve',
+          headers: auth(),
+          payload: resolveRequest({ risk: 'low', hints: ['github.issues'] }),
+        })
       ).json<CARPResolution>();
       const grant = r.allowed_actions.find((g) => g.action_type === 'api.github.create_issue')!;
       expect(grant.rate_limit).toEqual({ requests: 30, window_seconds: 60, scope: 'agent' });
@@ -304,7 +336,12 @@ describe('approvals', () => {
       method: 'POST',
       url: '/v1/execute',
       headers: auth(),
-      payload: executeRequest(r, 'api.github.merge_pull_request', { owner: 'o', repo: 'r', pull_number: 7, merge_method: 'squash' }),
+      payload: executeRequest(r, 'api.github.merge_pull_request', {
+        owner: 'o',
+        repo: 'r',
+        pull_number: 7,
+        merge_method: 'squash',
+      }),
     });
     expect(pending.statusCode).toBe(202);
     const held = pending.json<CARPExecutionResult>();
@@ -312,10 +349,18 @@ describe('approvals', () => {
     expect(github.seen.length).toBe(before);
 
     // The agent cannot approve its own work; an unknown approval is 404.
-    const self = await rt.app.inject({ method: 'POST', url: `/v1/approvals/${held.approval_id}/approve`, headers: auth() });
+    const self = await rt.app.inject({
+      method: 'POST',
+      url: `/v1/approvals/${held.approval_id}/approve`,
+      headers: auth(),
+    });
     expect(self.statusCode).toBe(403);
 
-    const list = await rt.app.inject({ method: 'GET', url: '/v1/approvals?status=pending', headers: auth(KEYS.approver) });
+    const list = await rt.app.inject({
+      method: 'GET',
+      url: '/v1/approvals?status=pending',
+      headers: auth(KEYS.approver),
+    });
     expect(list.json().approvals.map((a: { approval_id: string }) => a.approval_id)).toContain(held.approval_id);
 
     const approved = await rt.app.inject({
@@ -325,10 +370,18 @@ describe('approvals', () => {
       payload: { reason: 'reviewed' },
     });
     expect(approved.statusCode, approved.body).toBe(200);
-    expect(approved.json()).toMatchObject({ status: 'approved', decided_by: 'dev-approver', result: { status: 'success' } });
+    expect(approved.json()).toMatchObject({
+      status: 'approved',
+      decided_by: 'dev-approver',
+      result: { status: 'success' },
+    });
     expect(github.seen.at(-1)).toMatchObject({ method: 'PUT', url: '/repos/o/r/pulls/7/merge' });
 
-    const again = await rt.app.inject({ method: 'POST', url: `/v1/approvals/${held.approval_id}/approve`, headers: auth(KEYS.approver) });
+    const again = await rt.app.inject({
+      method: 'POST',
+      url: `/v1/approvals/${held.approval_id}/approve`,
+      headers: auth(KEYS.approver),
+    });
     expect(again.statusCode).toBe(409);
 
     const result = await rt.app.inject({ method: 'GET', url: `/v1/executions/${held.execution_id}`, headers: auth() });
@@ -349,7 +402,12 @@ describe('approvals', () => {
         method: 'POST',
         url: '/v1/execute',
         headers: auth(),
-        payload: executeRequest(r, 'api.github.merge_pull_request', { owner: 'o', repo: 'r', pull_number: 8, merge_method: 'merge' }),
+        payload: executeRequest(r, 'api.github.merge_pull_request', {
+          owner: 'o',
+          repo: 'r',
+          pull_number: 8,
+          merge_method: 'merge',
+        }),
       })
     ).json<CARPExecutionResult>();
     const denied = await rt.app.inject({
@@ -358,7 +416,11 @@ describe('approvals', () => {
       headers: auth(KEYS.approver),
       payload: { reason: 'not today' },
     });
-    expect(denied.json()).toMatchObject({ status: 'denied', reason: 'not today', result: { status: 'denied', error: { code: 'ACTION_NOT_PERMITTED' } } });
+    expect(denied.json()).toMatchObject({
+      status: 'denied',
+      reason: 'not today',
+      result: { status: 'denied', error: { code: 'ACTION_NOT_PERMITTED' } },
+    });
     expect((await events(r.session_id)).at(-1)!.event_type).toBe('carp.action.approval.denied');
   });
 });
@@ -371,7 +433,12 @@ describe('validate', () => {
       method: 'POST',
       url: '/v1/validate',
       headers: auth(),
-      payload: executeRequest(r, 'api.github.merge_pull_request', { owner: 'o', repo: 'r', pull_number: 1, merge_method: 'rebase' }, { operation: 'validate' }),
+      payload: executeRequest(
+        r,
+        'api.github.merge_pull_request',
+        { owner: 'o', repo: 'r', pull_number: 1, merge_method: 'rebase' },
+        { operation: 'validate' },
+      ),
     });
     expect(ok.json()).toMatchObject({ valid: true, decision: 'requires_approval', violations: [] });
     const bad = await rt.app.inject({
@@ -390,17 +457,29 @@ describe('validate', () => {
 
 describe('sessions and traces', () => {
   it('creates, reads and ends a session; an ended session accepts no more requests', async () => {
-    const created = await rt.app.inject({ method: 'POST', url: '/v1/sessions', headers: auth(), payload: { agent_type: 'custom' } });
+    const created = await rt.app.inject({
+      method: 'POST',
+      url: '/v1/sessions',
+      headers: auth(),
+      payload: { agent_type: 'custom' },
+    });
     expect(created.statusCode).toBe(201);
     const session = created.json<{ session_id: string }>().session_id;
-    expect((await rt.app.inject({ method: 'GET', url: `/v1/sessions/${session}`, headers: auth() })).json()).toMatchObject({
+    expect(
+      (await rt.app.inject({ method: 'GET', url: `/v1/sessions/${session}`, headers: auth() })).json(),
+    ).toMatchObject({
       status: 'active',
       agent_id: 'dev-agent',
       event_count: 1,
     });
     const ended = await rt.app.inject({ method: 'DELETE', url: `/v1/sessions/${session}`, headers: auth() });
     expect(ended.json()).toMatchObject({ status: 'ended' });
-    const after = await rt.app.inject({ method: 'POST', url: '/v1/resolve', headers: auth(), payload: resolveRequest({ session }) });
+    const after = await rt.app.inject({
+      method: 'POST',
+      url: '/v1/resolve',
+      headers: auth(),
+      payload: resolveRequest({ session }),
+    });
     expect(after.statusCode).toBe(409);
     expect(after.json().error.code).toBe('CONFLICT');
     const chain = await events(session);
@@ -409,9 +488,16 @@ describe('sessions and traces', () => {
 
   it('exports JSONL that verifies, and verifies on the server', async () => {
     const r = await resolve(resolveRequest({ risk: 'low' }));
-    const jsonl = await rt.app.inject({ method: 'GET', url: `/v1/traces/${r.session_id}?format=jsonl`, headers: auth() });
+    const jsonl = await rt.app.inject({
+      method: 'GET',
+      url: `/v1/traces/${r.session_id}?format=jsonl`,
+      headers: auth(),
+    });
     expect(jsonl.headers['content-type']).toContain('application/x-ndjson');
-    const lines = jsonl.body.trim().split('\n').map((l) => JSON.parse(l) as TraceEvent);
+    const lines = jsonl.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as TraceEvent);
     expect(verifyChain(lines).valid).toBe(true);
     const verified = await rt.app.inject({ method: 'GET', url: `/v1/traces/${r.session_id}/verify`, headers: auth() });
     expect(verified.json()).toMatchObject({ valid: true, event_count: lines.length });
@@ -419,15 +505,27 @@ describe('sessions and traces', () => {
 
   it("an agent cannot read another agent's trace or session; an auditor can", async () => {
     const r = await resolve(resolveRequest({ risk: 'low' }));
-    const other = await rt.app.inject({ method: 'GET', url: `/v1/traces/${r.session_id}`, headers: auth(KEYS.approver) });
+    const other = await rt.app.inject({
+      method: 'GET',
+      url: `/v1/traces/${r.session_id}`,
+      headers: auth(KEYS.approver),
+    });
     expect(other.statusCode).toBe(403);
-    const auditor = await rt.app.inject({ method: 'GET', url: `/v1/traces/${r.session_id}`, headers: auth(KEYS.admin) });
+    const auditor = await rt.app.inject({
+      method: 'GET',
+      url: `/v1/traces/${r.session_id}`,
+      headers: auth(KEYS.admin),
+    });
     expect(auditor.statusCode).toBe(200);
   });
 
   it('pages through events with from_sequence and limit', async () => {
     const r = await resolve(resolveRequest({ risk: 'low' }));
-    const page = await rt.app.inject({ method: 'GET', url: `/v1/traces/${r.session_id}?from_sequence=2&limit=3`, headers: auth() });
+    const page = await rt.app.inject({
+      method: 'GET',
+      url: `/v1/traces/${r.session_id}?from_sequence=2&limit=3`,
+      headers: auth(),
+    });
     const body = page.json<{ events: TraceEvent[]; next_sequence: number }>();
     expect(body.events.map((e) => e.sequence)).toEqual([2, 3, 4]);
     expect(body.next_sequence).toBe(5);

@@ -19,13 +19,25 @@ it('serves an OpenAPI 3.1 document at /openapi.json that matches the committed r
   expect(res.statusCode).toBe(200);
   const doc = res.json<{ openapi: string; paths: Record<string, unknown> }>();
   expect(doc.openapi).toBe('3.1.0');
-  for (const path of ['/v1/resolve', '/v1/execute', '/v1/validate', '/v1/batch', '/v1/sessions', '/v1/traces/{session_id}', '/v1/atlases', '/v1/stats']) {
+  for (const path of [
+    '/v1/resolve',
+    '/v1/execute',
+    '/v1/validate',
+    '/v1/batch',
+    '/v1/sessions',
+    '/v1/traces/{session_id}',
+    '/v1/atlases',
+    '/v1/stats',
+  ]) {
     expect(Object.keys(doc.paths)).toContain(path);
   }
   const text = `${JSON.stringify(doc, null, 2)}\n`;
   if (process.env.UPDATE_GOLDEN === '1' && !process.env.CI) await writeFile(file, text);
   const committed = await readFile(file, 'utf8').catch(() => '');
-  expect(committed, 'runtime/openapi.json is stale: run UPDATE_GOLDEN=1 npx vitest run runtime/test/openapi.test.ts').toBe(text);
+  expect(
+    committed,
+    'runtime/openapi.json is stale: run UPDATE_GOLDEN=1 npx vitest run runtime/test/openapi.test.ts',
+  ).toBe(text);
 });
 
 it('serves the docs UI at /docs', async () => {

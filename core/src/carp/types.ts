@@ -98,14 +98,7 @@ export interface Constraint {
   enforcement: 'hard' | 'soft';
 }
 
-export const PARAMETER_CONSTRAINT_TYPES = [
-  'enum',
-  'range',
-  'pattern',
-  'max_length',
-  'required',
-  'forbidden',
-] as const;
+export const PARAMETER_CONSTRAINT_TYPES = ['enum', 'range', 'pattern', 'max_length', 'required', 'forbidden'] as const;
 export type ParameterConstraintType = (typeof PARAMETER_CONSTRAINT_TYPES)[number];
 
 export interface ParameterConstraint {

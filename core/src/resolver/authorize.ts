@@ -29,13 +29,7 @@ export interface AuthorizedExecution {
 }
 
 export type CheckName =
-  | 'resolution_unexpired'
-  | 'caller'
-  | 'decision'
-  | 'grant'
-  | 'grant_valid'
-  | 'parameters'
-  | 'policy';
+  'resolution_unexpired' | 'caller' | 'decision' | 'grant' | 'grant_valid' | 'parameters' | 'policy';
 
 export class ExecutionRefused extends CraError {
   readonly check: CheckName;
@@ -82,7 +76,13 @@ export interface AuthorizeInput {
   ignoreExpiry?: boolean;
 }
 
-function refuse(check: CheckName, code: ConstructorParameters<typeof CraError>[0], message: string, details?: Record<string, unknown>, violations?: Violation[]): never {
+function refuse(
+  check: CheckName,
+  code: ConstructorParameters<typeof CraError>[0],
+  message: string,
+  details?: Record<string, unknown>,
+  violations?: Violation[],
+): never {
   throw new ExecutionRefused(check, new CraError(code, message, details ? { details } : {}), violations);
 }
 
@@ -91,7 +91,11 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
   const call = request.action;
 
   if (!input.ignoreExpiry && Date.parse(resolution.ttl.resolution_expires_at) <= now) {
-    refuse('resolution_unexpired', 'RESOLUTION_EXPIRED', `resolution ${resolution.resolution_id} expired at ${resolution.ttl.resolution_expires_at}`);
+    refuse(
+      'resolution_unexpired',
+      'RESOLUTION_EXPIRED',
+      `resolution ${resolution.resolution_id} expired at ${resolution.ttl.resolution_expires_at}`,
+    );
   }
   if (input.resolutionAgentId !== principal.agentId || resolution.session_id !== request.requester.session_id) {
     refuse('caller', 'FORBIDDEN', 'this resolution belongs to another agent or session');
@@ -103,10 +107,18 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
   }
   const grant = resolution.allowed_actions.find((g) => g.action_id === call.action_id);
   if (!grant) {
-    refuse('grant', 'ACTION_NOT_PERMITTED', `action_id ${call.action_id} is not a grant of resolution ${resolution.resolution_id}`);
+    refuse(
+      'grant',
+      'ACTION_NOT_PERMITTED',
+      `action_id ${call.action_id} is not a grant of resolution ${resolution.resolution_id}`,
+    );
   }
   if (grant.action_type !== call.action_type) {
-    refuse('grant', 'ACTION_NOT_PERMITTED', `grant ${grant.action_id} is for ${grant.action_type}, not ${call.action_type}`);
+    refuse(
+      'grant',
+      'ACTION_NOT_PERMITTED',
+      `grant ${grant.action_id} is for ${grant.action_type}, not ${call.action_type}`,
+    );
   }
   if (!input.ignoreExpiry && Date.parse(grant.valid_until) <= now) {
     refuse('grant_valid', 'RESOLUTION_EXPIRED', `grant ${grant.action_id} was valid until ${grant.valid_until}`);
@@ -115,7 +127,11 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
   const atlas = index.atlases.find((a) => a.atlas.ref === grant.atlas_ref);
   const action = atlas?.actions.find((a) => a.id === grant.atlas_action_id);
   if (!atlas || !action) {
-    refuse('grant', 'ACTION_NOT_PERMITTED', `atlas ${grant.atlas_ref} no longer provides ${grant.atlas_action_id}; resolve again`);
+    refuse(
+      'grant',
+      'ACTION_NOT_PERMITTED',
+      `atlas ${grant.atlas_ref} no longer provides ${grant.atlas_action_id}; resolve again`,
+    );
   }
 
   const parameters = call.parameters ?? {};
@@ -123,42 +139,72 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
   const violations: Violation[] = validate(parameters) ? [] : toViolations(validate.errors, 'CONSTRAINT_VIOLATED');
   violations.push(...checkParameterConstraints(parameters, grant.parameter_constraints ?? []));
   if (violations.length > 0) {
-    refuse('parameters', 'CONSTRAINT_VIOLATED', `parameters violate ${violations.length} constraint(s)`, { violations }, violations);
+    refuse(
+      'parameters',
+      'CONSTRAINT_VIOLATED',
+      `parameters violate ${violations.length} constraint(s)`,
+      { violations },
+      violations,
+    );
   }
 
   // Re-evaluate with everything known now: parameters, the clock, the current bundle's rules.
   const sources = sourcesFor(index, atlas, principal);
-  const outcome = evaluatePolicies(sources, factsFor(principal, input.requestRiskTier, now, atlas, action, parameters), 'action');
+  const outcome = evaluatePolicies(
+    sources,
+    factsFor(principal, input.requestRiskTier, now, atlas, action, parameters),
+    'action',
+  );
   if (!outcome.allowed) {
     const refs = outcome.denyingRules.map((m) => `${m.sourceId}#${m.rule.id}`);
     const first = outcome.denyingRules[0];
-    refuse('policy', 'ACTION_NOT_PERMITTED', first?.rule.message ?? 'no policy allows this action with these parameters', {
-      policy_refs: refs,
-    });
+    refuse(
+      'policy',
+      'ACTION_NOT_PERMITTED',
+      first?.rule.message ?? 'no policy allows this action with these parameters',
+      {
+        policy_refs: refs,
+      },
+    );
   }
   const postConstraintViolations = checkParameterConstraints(parameters, outcome.constraints);
   if (postConstraintViolations.length > 0) {
-    refuse('parameters', 'CONSTRAINT_VIOLATED', 'parameters violate a policy constraint', { violations: postConstraintViolations }, postConstraintViolations);
+    refuse(
+      'parameters',
+      'CONSTRAINT_VIOLATED',
+      'parameters violate a policy constraint',
+      { violations: postConstraintViolations },
+      postConstraintViolations,
+    );
   }
 
   const requestApproval = resolution.decision.type === 'requires_approval';
   const requiresApproval = grant.requires_approval || outcome.requiresApproval || requestApproval;
   const grantApproval = grant.constraints.find((c) => c.type === 'approval_required')?.params as
-    | { approvers?: string[]; timeout_seconds?: number }
-    | undefined;
+    { approvers?: string[]; timeout_seconds?: number } | undefined;
   const approval = requiresApproval
     ? {
         approvers: outcome.approval?.approvers ?? grantApproval?.approvers ?? ['role:approver'],
         timeoutSeconds: Math.min(
           outcome.approval?.timeoutSeconds ?? Number.POSITIVE_INFINITY,
           grantApproval?.timeout_seconds ?? Number.POSITIVE_INFINITY,
-          resolution.decision.type === 'requires_approval' ? resolution.decision.approval_timeout_seconds : Number.POSITIVE_INFINITY,
+          resolution.decision.type === 'requires_approval'
+            ? resolution.decision.approval_timeout_seconds
+            : Number.POSITIVE_INFINITY,
         ),
       }
     : undefined;
   if (approval && !Number.isFinite(approval.timeoutSeconds)) approval.timeoutSeconds = 900;
 
-  const limit = outcome.rateLimit ?? (grant.rate_limit ? { requests: grant.rate_limit.requests, windowSeconds: grant.rate_limit.window_seconds, scope: grant.rate_limit.scope } : undefined);
+  const limit =
+    outcome.rateLimit ??
+    (grant.rate_limit
+      ? {
+          requests: grant.rate_limit.requests,
+          windowSeconds: grant.rate_limit.window_seconds,
+          scope: grant.rate_limit.scope,
+        }
+      : undefined);
   return {
     grant,
     atlas,
@@ -166,7 +212,9 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
     outcome,
     requiresApproval,
     approval,
-    rateLimit: limit ? { requests: limit.requests, windowSeconds: limit.windowSeconds, scope: limit.scope ?? 'agent' } : undefined,
+    rateLimit: limit
+      ? { requests: limit.requests, windowSeconds: limit.windowSeconds, scope: limit.scope ?? 'agent' }
+      : undefined,
     redactions: outcome.redactions,
   };
 }

@@ -41,7 +41,11 @@ export function planContext(packs: readonly IndexedPack[], goal: string, budget:
   let remaining = budget;
   for (const candidate of ranked) {
     if (candidate.pack.tokens > remaining) {
-      skipped.push({ pack: `${candidate.pack.atlasRef}#${candidate.pack.id}`, tokens: candidate.pack.tokens, reason: 'budget' });
+      skipped.push({
+        pack: `${candidate.pack.atlasRef}#${candidate.pack.id}`,
+        tokens: candidate.pack.tokens,
+        reason: 'budget',
+      });
       continue;
     }
     remaining -= candidate.pack.tokens;

@@ -377,10 +377,11 @@ export function planResolution(input: PlanInput): ResolutionPlan {
       grant.outcome = {
         ...grant.outcome,
         requiresApproval: true,
-        approval: grant.outcome.approval ?? requestOutcome.approval ?? {
-          approvers: ['role:approver'],
-          timeoutSeconds: defaults.approvalTimeoutSeconds,
-        },
+        approval: grant.outcome.approval ??
+          requestOutcome.approval ?? {
+            approvers: ['role:approver'],
+            timeoutSeconds: defaults.approvalTimeoutSeconds,
+          },
       };
       grant.constraints = grantConstraints(grant.outcome, grant.action);
     }

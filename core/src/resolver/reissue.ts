@@ -22,14 +22,22 @@ export function reissueResolution(
     resolution_id: ids.uuid(),
     session_id: request.requester.session_id,
     timestamp: isoTime(now),
-    context_blocks: cached.context_blocks.map((b) => ({ ...b, block_id: ids.uuid(), evidence_refs: remap(b.evidence_refs) })),
+    context_blocks: cached.context_blocks.map((b) => ({
+      ...b,
+      block_id: ids.uuid(),
+      evidence_refs: remap(b.evidence_refs),
+    })),
     allowed_actions: cached.allowed_actions.map((g) => ({
       ...g,
       action_id: ids.uuid(),
       evidence_refs: remap(g.evidence_refs),
       valid_until: expiresAt,
     })),
-    evidence: cached.evidence.map((e) => ({ ...e, evidence_id: evidenceIds.get(e.evidence_id)!, created_at: isoTime(now) })),
+    evidence: cached.evidence.map((e) => ({
+      ...e,
+      evidence_id: evidenceIds.get(e.evidence_id)!,
+      created_at: isoTime(now),
+    })),
     ttl: {
       context_expires_at: expiresAt,
       resolution_expires_at: expiresAt,

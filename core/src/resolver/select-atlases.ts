@@ -68,7 +68,14 @@ export function selectAtlases(index: BundleIndex, principal: Principal, request:
   const availableDomains = [...new Set(usable.flatMap((a) => [...a.domains.keys()]))].sort();
   const hints = request.task.context_hints ?? [];
   if (hints.length === 0) {
-    return { atlases: usable, excluded, knownHints: [], unknownHints: [], availableDomains, usableCount: usable.length };
+    return {
+      atlases: usable,
+      excluded,
+      knownHints: [],
+      unknownHints: [],
+      availableDomains,
+      usableCount: usable.length,
+    };
   }
   const known = new Set(availableDomains);
   const knownHints = hints.filter((h) => known.has(h));

@@ -63,7 +63,11 @@ function checkEvent(
     return { index, error: 'hash_mismatch', message: `event cannot be canonicalised: ${(err as Error).message}` };
   }
   if (recomputed !== event.event_hash) {
-    return { index, error: 'hash_mismatch', message: `event_hash ${String(event.event_hash)} != recomputed ${recomputed}` };
+    return {
+      index,
+      error: 'hash_mismatch',
+      message: `event_hash ${String(event.event_hash)} != recomputed ${recomputed}`,
+    };
   }
   return undefined;
 }

@@ -21,7 +21,10 @@ export async function readBundleFile(file: string): Promise<{ bundle: RuntimeBun
   try {
     value = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    return { bundle: EMPTY, problems: [{ source: file, path: '', message: `cannot read the bundle: ${(err as Error).message}` }] };
+    return {
+      bundle: EMPTY,
+      problems: [{ source: file, path: '', message: `cannot read the bundle: ${(err as Error).message}` }],
+    };
   }
   const errors = validateBundle(value);
   if (errors.length > 0) {

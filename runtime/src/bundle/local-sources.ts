@@ -44,7 +44,9 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Each path is an atlas directory, or a folder whose subdirectories are atlas directories. */
-export async function discoverAtlasDirs(paths: readonly string[]): Promise<{ dirs: string[]; problems: SourceProblem[] }> {
+export async function discoverAtlasDirs(
+  paths: readonly string[],
+): Promise<{ dirs: string[]; problems: SourceProblem[] }> {
   const dirs: string[] = [];
   const problems: SourceProblem[] = [];
   for (const path of paths) {
@@ -57,10 +59,13 @@ export async function discoverAtlasDirs(paths: readonly string[]): Promise<{ dir
       dirs.push(abs);
       continue;
     }
-    const children = (await readdir(abs, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => join(abs, d.name));
+    const children = (await readdir(abs, { withFileTypes: true }))
+      .filter((d) => d.isDirectory())
+      .map((d) => join(abs, d.name));
     const found: string[] = [];
     for (const child of children.sort()) if (await exists(join(child, 'atlas.yaml'))) found.push(child);
-    if (found.length === 0) problems.push({ source: path, path: '', message: 'holds no atlas.yaml, directly or one level down' });
+    if (found.length === 0)
+      problems.push({ source: path, path: '', message: 'holds no atlas.yaml, directly or one level down' });
     dirs.push(...found);
   }
   return { dirs, problems };
@@ -82,7 +87,11 @@ export async function readAtlasDir(dir: string): Promise<{ atlas?: LoadedAtlas; 
     try {
       files[rel] = await readFile(abs, 'utf8');
     } catch (err) {
-      problems.push({ source, path: '', message: `cannot read ${rel}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` });
+      problems.push({
+        source,
+        path: '',
+        message: `cannot read ${rel}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      });
     }
   }
   if (problems.length > 0) return { problems };
@@ -104,7 +113,12 @@ async function readResources(file: string, kind: string): Promise<{ docs: Resour
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    return { docs: [], problems: [{ source: file, path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }] };
+    return {
+      docs: [],
+      problems: [
+        { source: file, path: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}` },
+      ],
+    };
   }
   const docs: ResourceDoc[] = [];
   parseAllDocuments(text).forEach((doc, i) => {
@@ -115,7 +129,11 @@ async function readResources(file: string, kind: string): Promise<{ docs: Resour
     const value = doc.toJSON() as ResourceDoc | null;
     if (value === null) return;
     if (value.kind !== kind) {
-      problems.push({ source: file, path: `document ${i + 1}/kind`, message: `expected kind ${kind}, found ${String(value.kind)}` });
+      problems.push({
+        source: file,
+        path: `document ${i + 1}/kind`,
+        message: `expected kind ${kind}, found ${String(value.kind)}`,
+      });
       return;
     }
     if (!value.metadata?.name) {
@@ -209,7 +227,8 @@ export async function buildLocalBundle(sources: LocalSources): Promise<LocalBund
   }
   const { bundle, rejected } = compileBundle({ atlases, policies, identities });
   for (const r of rejected) {
-    for (const e of r.errors) problems.push({ source: `${r.kind} ${r.namespace}/${r.name}`, path: e.path, message: e.message });
+    for (const e of r.errors)
+      problems.push({ source: `${r.kind} ${r.namespace}/${r.name}`, path: e.path, message: e.message });
   }
   return { bundle, problems, atlasDirs: dirs };
 }

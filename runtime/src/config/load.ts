@@ -73,7 +73,12 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   for (const [key, value] of Object.entries(over)) {
     const current = out[key];
     out[key] =
-      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' && !Array.isArray(current)
+      value &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      current &&
+      typeof current === 'object' &&
+      !Array.isArray(current)
         ? merge(current as Record<string, unknown>, value as Record<string, unknown>)
         : value;
   }
@@ -145,7 +150,9 @@ export async function loadConfig(input: LoadConfigInput = {}): Promise<Readonly<
     problems.push('store.postgresUrl: is required when store.kind is "postgres" (CRA_POSTGRES_URL)');
   }
   if (typed.atlases?.length === 0 && !typed.bundleFile) {
-    problems.push('atlases: give at least one atlas directory (--atlases, CRA_ATLASES) or a bundleFile (CRA_BUNDLE_FILE)');
+    problems.push(
+      'atlases: give at least one atlas directory (--atlases, CRA_ATLASES) or a bundleFile (CRA_BUNDLE_FILE)',
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(typed);

@@ -87,7 +87,11 @@ export const configSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        level: { type: 'string', enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+        level: {
+          type: 'string',
+          enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          default: 'info',
+        },
       },
       default: {},
     },

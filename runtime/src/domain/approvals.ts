@@ -59,7 +59,9 @@ export class Approvals {
 
   async list(principal: Principal, filter: { status?: ApprovalStatus; limit: number }): Promise<ApprovalRecord[]> {
     await this.expireDue();
-    const everyone = ['approver', 'admin', 'auditor'].some((r) => principal.roles.includes(r as Principal['roles'][number]));
+    const everyone = ['approver', 'admin', 'auditor'].some((r) =>
+      principal.roles.includes(r as Principal['roles'][number]),
+    );
     return this.deps.stores.approvals.list({ ...filter, ...(everyone ? {} : { agentId: principal.agentId }) });
   }
 
@@ -112,7 +114,12 @@ export class Approvals {
     const due = await this.deps.stores.approvals.expired(now, 100);
     let count = 0;
     for (const candidate of due) {
-      const approval = await this.deps.stores.approvals.decide(candidate.approval_id, 'timeout', 'system', isoTime(now));
+      const approval = await this.deps.stores.approvals.decide(
+        candidate.approval_id,
+        'timeout',
+        'system',
+        isoTime(now),
+      );
       if (!approval) continue; // another replica got there first
       await this.refuse(approval, 'carp.action.approval.timeout', { expired_at: approval.expires_at });
       count += 1;
@@ -129,14 +136,26 @@ export class Approvals {
   ): Promise<ApprovalRecord> {
     await this.expireDue();
     const existing = await this.deps.stores.approvals.get(approvalId);
-    if (!existing || !canRead(principal, existing)) throw new CraError('NOT_FOUND', `approval ${approvalId} does not exist`);
+    if (!existing || !canRead(principal, existing))
+      throw new CraError('NOT_FOUND', `approval ${approvalId} does not exist`);
     if (!canApprove(principal, existing)) {
-      throw new CraError('FORBIDDEN', 'only a listed approver other than the requesting agent may decide this approval', {
-        details: { approvers: existing.approvers },
-      });
+      throw new CraError(
+        'FORBIDDEN',
+        'only a listed approver other than the requesting agent may decide this approval',
+        {
+          details: { approvers: existing.approvers },
+        },
+      );
     }
-    if (existing.status !== 'pending') throw new CraError('CONFLICT', `approval ${approvalId} is already ${existing.status}`);
-    const decided = await this.deps.stores.approvals.decide(approvalId, status, principal.agentId, isoTime(this.deps.clock.now()), reason);
+    if (existing.status !== 'pending')
+      throw new CraError('CONFLICT', `approval ${approvalId} is already ${existing.status}`);
+    const decided = await this.deps.stores.approvals.decide(
+      approvalId,
+      status,
+      principal.agentId,
+      isoTime(this.deps.clock.now()),
+      reason,
+    );
     if (!decided) throw new CraError('CONFLICT', `approval ${approvalId} was decided concurrently`);
     this.deps.onChange?.();
     return decided;
@@ -152,7 +171,12 @@ export class Approvals {
       {
         type,
         severity: 'warn',
-        payload: { approval_id: approval.approval_id, execution_id: approval.execution_id, action_type: approval.action_type, ...extra },
+        payload: {
+          approval_id: approval.approval_id,
+          execution_id: approval.execution_id,
+          action_type: approval.action_type,
+          ...extra,
+        },
       },
     ]);
     const timedOut = type === 'carp.action.approval.timeout';

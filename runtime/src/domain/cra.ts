@@ -41,7 +41,13 @@ export interface Cra {
 }
 
 export function createCra(deps: CraDeps): Cra {
-  const tracer = new Tracer({ store: deps.stores.traces, ids: deps.ids, clock: deps.clock, source: deps.source, redact: deps.redact });
+  const tracer = new Tracer({
+    store: deps.stores.traces,
+    ids: deps.ids,
+    clock: deps.clock,
+    source: deps.source,
+    redact: deps.redact,
+  });
   const sessions = new Sessions(deps.stores.sessions, tracer, deps.ids, deps.clock, () => {
     const index = deps.bundles.current;
     return { atlases: index.atlases.map((a) => a.atlas.ref), bundle_version: index.version };

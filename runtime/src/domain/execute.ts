@@ -293,10 +293,19 @@ export class ExecuteOperation {
               },
             },
           ]);
-          throw new CraError('RATE_LIMITED', `${limit.scope} rate limit of ${limit.requests}/${limit.windowSeconds}s exhausted`, {
-            retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
-            details: { scope: limit.scope, limit: limit.requests, window_seconds: limit.windowSeconds, reset_ms: decision.resetMs },
-          });
+          throw new CraError(
+            'RATE_LIMITED',
+            `${limit.scope} rate limit of ${limit.requests}/${limit.windowSeconds}s exhausted`,
+            {
+              retryAfterSeconds: Math.max(1, Math.ceil(decision.retryAfterMs / 1000)),
+              details: {
+                scope: limit.scope,
+                limit: limit.requests,
+                window_seconds: limit.windowSeconds,
+                reset_ms: decision.resetMs,
+              },
+            },
+          );
         }
       }
 
@@ -400,7 +409,9 @@ export class ExecuteOperation {
     const t0 = performance.now();
     try {
       if (!authorized.action.executor) {
-        throw new CraError('EXECUTION_FAILED', `action ${authorized.action.id} has no executor configured`, { retriable: false });
+        throw new CraError('EXECUTION_FAILED', `action ${authorized.action.id} has no executor configured`, {
+          retriable: false,
+        });
       }
       const out = await this.deps.runner.run({
         action: authorized.action,
@@ -413,12 +424,15 @@ export class ExecuteOperation {
       const steps: TraceStep[] = [
         ...leading,
         startStep,
-        ...out.sideEffects.map(
-          (effect): TraceStep => ({
-            type: 'carp.action.side_effect',
-            payload: { execution_id: executionId, type: effect.type, target: effect.target, reversible: effect.reversible },
-          }),
-        ),
+        ...out.sideEffects.map((effect): TraceStep => ({
+          type: 'carp.action.side_effect',
+          payload: {
+            execution_id: executionId,
+            type: effect.type,
+            target: effect.target,
+            reversible: effect.reversible,
+          },
+        })),
         {
           type: 'carp.action.completed',
           payload: {
@@ -445,7 +459,9 @@ export class ExecuteOperation {
       };
     } catch (err) {
       const error =
-        err instanceof CraError ? err : new CraError('EXECUTION_FAILED', 'the executor failed unexpectedly', { cause: err });
+        err instanceof CraError
+          ? err
+          : new CraError('EXECUTION_FAILED', 'the executor failed unexpectedly', { cause: err });
       if (error.code !== 'EXECUTION_FAILED' && error.code !== 'TIMEOUT' && error.code !== 'CONSTRAINT_VIOLATED') {
         throw error;
       }
@@ -485,9 +501,16 @@ export class ExecuteOperation {
   }
 
   /** Re-runs the checks of a stored execute request at approval time and runs it. */
-  async runApproved(ctx: CallContext, request: ExecuteRequest, executionId: string, span: SpanContext, leading: TraceStep[]): Promise<CARPExecutionResult> {
+  async runApproved(
+    ctx: CallContext,
+    request: ExecuteRequest,
+    executionId: string,
+    span: SpanContext,
+    leading: TraceStep[],
+  ): Promise<CARPExecutionResult> {
     const record = await this.deps.stores.resolutions.get(request.action.resolution_id);
-    if (!record) throw new CraError('RESOLUTION_NOT_FOUND', `resolution ${request.action.resolution_id} no longer exists`);
+    if (!record)
+      throw new CraError('RESOLUTION_NOT_FOUND', `resolution ${request.action.resolution_id} no longer exists`);
     const authorized = authorizeExecution({
       resolution: record.resolution,
       resolutionAgentId: record.agent_id,

@@ -113,10 +113,17 @@ export class ResolveOperation {
     const cached = await stores.resolutionCache.get(cacheKey);
     if (cached) {
       const now = clock.now();
-      const resolution = reissueResolution(cached, request, ids, now, { trace_id: span.trace_id, span_id: span.span_id, events_emitted: 0 });
+      const resolution = reissueResolution(cached, request, ids, now, {
+        trace_id: span.trace_id,
+        span_id: span.span_id,
+        events_emitted: 0,
+      });
       const steps: TraceStep[] = [
         ...head,
-        { type: 'carp.resolution.cache_hit', payload: { resolution_id: resolution.resolution_id, cached_resolution_id: cached.resolution_id } },
+        {
+          type: 'carp.resolution.cache_hit',
+          payload: { resolution_id: resolution.resolution_id, cached_resolution_id: cached.resolution_id },
+        },
       ];
       return this.finish({ ctx, request, span, resolution, steps, risk, rules: [], started, cacheHit: true, progress });
     }
@@ -130,7 +137,11 @@ export class ResolveOperation {
         await tracer.emit(request.requester.session_id, span, [
           ...head,
           { type: 'carp.resolution.started', payload: { request_id: request.request_id } },
-          { type: 'error.policy', severity: 'warn', payload: { request_id: request.request_id, error_code: err.code, error_message: err.message } },
+          {
+            type: 'error.policy',
+            severity: 'warn',
+            payload: { request_id: request.request_id, error_code: err.code, error_message: err.message },
+          },
         ]);
       }
       throw err;
@@ -154,7 +165,18 @@ export class ResolveOperation {
       const ttlMs = Date.parse(resolution.ttl.resolution_expires_at) - now;
       await stores.resolutionCache.set(cacheKey, resolution, ttlMs);
     }
-    return this.finish({ ctx, request, span, resolution, steps, risk, rules: plan.redactions, started, cacheHit: false, progress });
+    return this.finish({
+      ctx,
+      request,
+      span,
+      resolution,
+      steps,
+      risk,
+      rules: plan.redactions,
+      started,
+      cacheHit: false,
+      progress,
+    });
   }
 
   private async finish(input: {
@@ -176,7 +198,11 @@ export class ResolveOperation {
       ...input.resolution,
       telemetry_link: { trace_id: span.trace_id, span_id: span.span_id, events_emitted: total },
     };
-    await this.deps.stores.resolutions.put({ resolution, agent_id: input.ctx.principal.agentId, risk_tier: input.risk });
+    await this.deps.stores.resolutions.put({
+      resolution,
+      agent_id: input.ctx.principal.agentId,
+      risk_tier: input.risk,
+    });
     await this.deps.tracer.emit(request.requester.session_id, span, [...steps, completed], rules);
     this.deps.observer?.resolved(resolution.decision.type, (performance.now() - input.started) / 1000, input.cacheHit);
     input.progress.onResolution?.(resolution);

@@ -72,7 +72,8 @@ export class Sessions {
     if (session.agent_id !== principal.agentId && !principal.roles.includes('admin')) {
       throw new CraError('FORBIDDEN', 'only the owning agent or an admin may end a session');
     }
-    if (session.status !== 'active') throw new CraError('CONFLICT', `session ${sessionId} is already ${session.status}`);
+    if (session.status !== 'active')
+      throw new CraError('CONFLICT', `session ${sessionId} is already ${session.status}`);
     const duration = this.clock.now() - Date.parse(session.started_at);
     await this.tracer.emit(sessionId, span, [
       { type: 'session.ended', payload: { reason, duration_ms: duration, events_emitted: session.event_count + 1 } },

@@ -44,5 +44,11 @@ export class LocalRateLimiter implements RateLimiter {
 }
 
 function strip(d: LimitDecision & { tat?: number }): LimitDecision {
-  return { allowed: d.allowed, limit: d.limit, remaining: d.remaining, retryAfterMs: d.retryAfterMs, resetMs: d.resetMs };
+  return {
+    allowed: d.allowed,
+    limit: d.limit,
+    remaining: d.remaining,
+    retryAfterMs: d.retryAfterMs,
+    resetMs: d.resetMs,
+  };
 }

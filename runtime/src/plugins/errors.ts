@@ -33,10 +33,14 @@ function fromFastify(error: FastifyError): CraError | undefined {
   if (error.validation) {
     const violations = error.validation.map((v) => ({
       code: 'INVALID_REQUEST',
-      path: `${v.instancePath || ''}${v.keyword === 'required' ? `/${String((v.params as { missingProperty?: string }).missingProperty)}` : ''}` || '/',
+      path:
+        `${v.instancePath || ''}${v.keyword === 'required' ? `/${String((v.params as { missingProperty?: string }).missingProperty)}` : ''}` ||
+        '/',
       message: v.message ?? 'is invalid',
     }));
-    return new CraError('INVALID_REQUEST', `${error.validationContext ?? 'request'} is invalid`, { details: { violations } });
+    return new CraError('INVALID_REQUEST', `${error.validationContext ?? 'request'} is invalid`, {
+      details: { violations },
+    });
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -54,7 +58,8 @@ function fromFastify(error: FastifyError): CraError | undefined {
     return new CraError('INVALID_REQUEST', `the body is not valid JSON: ${error.message}`);
   }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-    const code: ErrorCode = error.statusCode === 404 ? 'NOT_FOUND' : error.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_REQUEST';
+    const code: ErrorCode =
+      error.statusCode === 404 ? 'NOT_FOUND' : error.statusCode === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_REQUEST';
     return new CraError(code, error.message);
   }
   return undefined;
@@ -63,7 +68,10 @@ function fromFastify(error: FastifyError): CraError | undefined {
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: CraError): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
   if (error.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="cra", error="invalid_token"');
-  return reply.code(ERROR_CATALOG[error.code].status).type('application/json').send(envelope(request.body, String(request.id), error));
+  return reply
+    .code(ERROR_CATALOG[error.code].status)
+    .type('application/json')
+    .send(envelope(request.body, String(request.id), error));
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {

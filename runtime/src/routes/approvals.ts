@@ -7,7 +7,18 @@ import { errors, executionResponse, uuidParam } from './schemas.js';
 
 const approvalSchema = {
   type: 'object',
-  required: ['approval_id', 'status', 'resolution_id', 'execution_id', 'agent_id', 'session_id', 'action_type', 'approvers', 'created_at', 'expires_at'],
+  required: [
+    'approval_id',
+    'status',
+    'resolution_id',
+    'execution_id',
+    'agent_id',
+    'session_id',
+    'action_type',
+    'approvers',
+    'created_at',
+    'expires_at',
+  ],
   properties: {
     approval_id: { type: 'string' },
     status: { type: 'string', enum: APPROVAL_STATUSES },
@@ -56,7 +67,11 @@ export function approvalRoutes(app: FastifyInstance, cra: Cra): void {
           },
         },
         response: {
-          200: { type: 'object', required: ['approvals'], properties: { approvals: { type: 'array', items: approvalSchema } } },
+          200: {
+            type: 'object',
+            required: ['approvals'],
+            properties: { approvals: { type: 'array', items: approvalSchema } },
+          },
           ...errors(400, 401),
         },
       },
@@ -70,8 +85,15 @@ export function approvalRoutes(app: FastifyInstance, cra: Cra): void {
 
   app.get(
     '/v1/approvals/:approval_id',
-    { schema: { tags: ['approvals'], params: uuidParam('approval_id'), response: { 200: approvalSchema, ...errors(400, 401, 404) } } },
-    async (request) => view(await cra.approvals.get(request.principal, (request.params as { approval_id: string }).approval_id)),
+    {
+      schema: {
+        tags: ['approvals'],
+        params: uuidParam('approval_id'),
+        response: { 200: approvalSchema, ...errors(400, 401, 404) },
+      },
+    },
+    async (request) =>
+      view(await cra.approvals.get(request.principal, (request.params as { approval_id: string }).approval_id)),
   );
 
   for (const decision of ['approve', 'deny'] as const) {
@@ -80,7 +102,8 @@ export function approvalRoutes(app: FastifyInstance, cra: Cra): void {
       {
         schema: {
           tags: ['approvals'],
-          summary: decision === 'approve' ? 'Approve: the held execution runs now' : 'Deny: the held execution is refused',
+          summary:
+            decision === 'approve' ? 'Approve: the held execution runs now' : 'Deny: the held execution is refused',
           params: uuidParam('approval_id'),
           body: decideBody,
           response: { 200: approvalSchema, ...errors(400, 401, 403, 404, 409) },

@@ -55,8 +55,20 @@ export function atlasRoutes(app: FastifyInstance, cra: Cra): void {
             keywords: atlas.spec.keywords ?? [],
             ...(atlas.spec.license ? { license: atlas.spec.license } : {}),
             domains: atlas.spec.domains,
-            context_packs: packs.map((p) => ({ id: p.id, domain: p.domain, tokens: p.tokens, ttl_seconds: p.ttlSeconds, content_hash: p.contentHash })),
-            actions: actions.map((a) => ({ id: a.id, type: a.type, name: a.name, domain: a.domain, risk_tier: a.riskTier })),
+            context_packs: packs.map((p) => ({
+              id: p.id,
+              domain: p.domain,
+              tokens: p.tokens,
+              ttl_seconds: p.ttlSeconds,
+              content_hash: p.contentHash,
+            })),
+            actions: actions.map((a) => ({
+              id: a.id,
+              type: a.type,
+              name: a.name,
+              domain: a.domain,
+              risk_tier: a.riskTier,
+            })),
           })),
       };
     },

@@ -4,12 +4,22 @@ import type { FastifyInstance } from 'fastify';
 import { envelope } from '../plugins/errors.js';
 import type { Cra } from '../domain/cra.js';
 import type { CallContext } from '../domain/call-context.js';
-import { errors, executionResponse, requestBody, resolutionResponse, uuidParam, validationResponse } from './schemas.js';
+import {
+  errors,
+  executionResponse,
+  requestBody,
+  resolutionResponse,
+  uuidParam,
+  validationResponse,
+} from './schemas.js';
 
 /** CARP bodies are validated by the domain (the same validator MCP and the CLI use). */
 const noFastifyValidation = { validatorCompiler: () => () => true } as const;
 
-export function callContext(request: { principal: CallContext['principal']; headers: Record<string, unknown> }): CallContext {
+export function callContext(request: {
+  principal: CallContext['principal'];
+  headers: Record<string, unknown>;
+}): CallContext {
   const traceparent = request.headers.traceparent;
   return { principal: request.principal, ...(typeof traceparent === 'string' ? { traceparent } : {}) };
 }
@@ -130,7 +140,15 @@ export function carpRoutes(app: FastifyInstance, cra: Cra): void {
         try {
           if (typeof operation !== 'string' || !(OPERATIONS as readonly string[]).includes(operation)) {
             throw new CraError('INVALID_REQUEST', `requests/${index}/operation must be resolve, execute or validate`, {
-              details: { violations: [{ code: 'INVALID_REQUEST', path: `/requests/${index}/operation`, message: 'must be resolve, execute or validate' }] },
+              details: {
+                violations: [
+                  {
+                    code: 'INVALID_REQUEST',
+                    path: `/requests/${index}/operation`,
+                    message: 'must be resolve, execute or validate',
+                  },
+                ],
+              },
             });
           }
           const result =
@@ -142,7 +160,11 @@ export function carpRoutes(app: FastifyInstance, cra: Cra): void {
           results.push({ index, status: 200, result });
         } catch (err) {
           if (!(err instanceof CraError)) throw err;
-          results.push({ index, status: ERROR_CATALOG[err.code].status, error: envelope(item, String(request.id), err) });
+          results.push({
+            index,
+            status: ERROR_CATALOG[err.code].status,
+            error: envelope(item, String(request.id), err),
+          });
         }
       }
       const succeeded = results.filter((r) => r.status < 400).length;

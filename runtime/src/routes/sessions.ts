@@ -37,7 +37,7 @@ export function sessionRoutes(app: FastifyInstance, cra: Cra, ids: Parameters<ty
     {
       schema: {
         tags: ['sessions'],
-        summary: "List sessions (an agent sees its own; admins and auditors see all)",
+        summary: 'List sessions (an agent sees its own; admins and auditors see all)',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -48,7 +48,11 @@ export function sessionRoutes(app: FastifyInstance, cra: Cra, ids: Parameters<ty
           },
         },
         response: {
-          200: { type: 'object', required: ['sessions'], properties: { sessions: { type: 'array', items: sessionSchema } } },
+          200: {
+            type: 'object',
+            required: ['sessions'],
+            properties: { sessions: { type: 'array', items: sessionSchema } },
+          },
           ...errors(400, 401),
         },
       },

@@ -1,4 +1,4 @@
-import { toJsonl } from '@cra/core';
+import { toJsonl, type Principal } from '@cra/core';
 import type { FastifyInstance } from 'fastify';
 import type { Cra } from '../domain/cra.js';
 import { errors, traceEvent, uuidParam } from './schemas.js';
@@ -58,7 +58,9 @@ export function traceRoutes(app: FastifyInstance, cra: Cra): void {
         ...(q.limit !== undefined ? { limit: q.limit } : {}),
         ...(q.event_type ? { eventTypes: q.event_type } : {}),
       });
-      const wantsJsonl = q.format === 'jsonl' || (q.format === undefined && /application\/x-ndjson|jsonl/.test(request.headers.accept ?? ''));
+      const wantsJsonl =
+        q.format === 'jsonl' ||
+        (q.format === undefined && /application\/x-ndjson|jsonl/.test(request.headers.accept ?? ''));
       if (wantsJsonl) {
         return reply
           .type('application/x-ndjson; charset=utf-8')
@@ -79,7 +81,7 @@ export function traceRoutes(app: FastifyInstance, cra: Cra): void {
       response: { 200: verifySchema, ...errors(400, 401, 403, 404) },
     },
   };
-  const handler = async (request: { principal: import('@cra/core').Principal; params: unknown }) =>
+  const handler = async (request: { principal: Principal; params: unknown }) =>
     cra.traces.verify(request.principal, (request.params as { session_id: string }).session_id);
   app.get('/v1/traces/:session_id/verify', verify, handler);
   app.post('/v1/traces/:session_id/verify', verify, handler);

@@ -62,9 +62,7 @@ export interface ResolutionStore {
 }
 
 export type IdempotencyClaim =
-  | { state: 'new' }
-  | { state: 'done'; result: CARPExecutionResult }
-  | { state: 'in_progress' };
+  { state: 'new' } | { state: 'done'; result: CARPExecutionResult } | { state: 'in_progress' };
 
 export interface IdempotencyStore {
   /** Atomically claims `key` for a resolution, or reports the first outcome. */

@@ -23,7 +23,8 @@ export interface FakeApi {
 
 export async function startFakeApi(initial?: Responder): Promise<FakeApi> {
   const seen: SeenRequest[] = [];
-  let responder: Responder = initial ?? ((req) => ({ status: 201, body: { ok: true, method: req.method, url: req.url } }));
+  let responder: Responder =
+    initial ?? ((req) => ({ status: 201, body: { ok: true, method: req.method, url: req.url } }));
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

@@ -70,14 +70,20 @@ export function executeRequest(
   extra: { operation?: 'execute' | 'validate'; agent?: string; idempotency_key?: string } = {},
 ): Record<string, unknown> {
   const grant = resolution.allowed_actions.find((g) => g.action_type === actionType);
-  if (!grant) throw new Error(`no grant for ${actionType} in ${resolution.allowed_actions.map((g) => g.action_type).join(', ')}`);
+  if (!grant)
+    throw new Error(`no grant for ${actionType} in ${resolution.allowed_actions.map((g) => g.action_type).join(', ')}`);
   return {
     carp_version: '1.0',
     request_id: randomIds.uuid(),
     timestamp: new Date().toISOString(),
     operation: extra.operation ?? 'execute',
     requester: { agent_id: extra.agent ?? 'dev-agent', session_id: resolution.session_id },
-    action: { action_id: grant.action_id, action_type: actionType, parameters, resolution_id: resolution.resolution_id },
+    action: {
+      action_id: grant.action_id,
+      action_type: actionType,
+      parameters,
+      resolution_id: resolution.resolution_id,
+    },
     ...(extra.idempotency_key ? { idempotency_key: extra.idempotency_key } : {}),
   };
 }

@@ -30,12 +30,25 @@ export class SqlApprovalStore implements ApprovalStore {
       `INSERT INTO cra_approvals (approval_id, status, resolution_id, execution_id, agent_id, session_id, action_type,
                                   created_at, expires_at, body)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [r.approval_id, r.status, r.resolution_id, r.execution_id, r.agent_id, r.session_id, r.action_type, r.created_at, r.expires_at, JSON.stringify(r)],
+      [
+        r.approval_id,
+        r.status,
+        r.resolution_id,
+        r.execution_id,
+        r.agent_id,
+        r.session_id,
+        r.action_type,
+        r.created_at,
+        r.expires_at,
+        JSON.stringify(r),
+      ],
     );
   }
 
   async get(approvalId: string): Promise<ApprovalRecord | null> {
-    const rows = await this.client.query<Row>(`SELECT ${COLUMNS} FROM cra_approvals WHERE approval_id = $1`, [approvalId]);
+    const rows = await this.client.query<Row>(`SELECT ${COLUMNS} FROM cra_approvals WHERE approval_id = $1`, [
+      approvalId,
+    ]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -83,7 +96,9 @@ export class SqlApprovalStore implements ApprovalStore {
   }
 
   async countPending(): Promise<number> {
-    const rows = await this.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM cra_approvals WHERE status = 'pending'`);
+    const rows = await this.client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM cra_approvals WHERE status = 'pending'`,
+    );
     return Number(rows[0]?.n ?? 0);
   }
 }

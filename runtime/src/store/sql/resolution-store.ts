@@ -94,7 +94,9 @@ export class SqlExecutionStore implements ExecutionStore {
     );
   }
 
-  async get(executionId: string): Promise<{ result: CARPExecutionResult; agent_id: string; session_id: string } | null> {
+  async get(
+    executionId: string,
+  ): Promise<{ result: CARPExecutionResult; agent_id: string; session_id: string } | null> {
     const rows = await this.client.query<{ agent_id: string; session_id: string; body: string }>(
       'SELECT agent_id, session_id, body FROM cra_executions WHERE execution_id = $1',
       [executionId],
