@@ -61,7 +61,7 @@ export function toViolations(errors: readonly ErrorObject[] | null | undefined, 
     const key = `${path}\u0000${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push({ code, path: path === '' ? '/' : path, message });
+    out.push({ code, path, message });
   }
   return out;
 }

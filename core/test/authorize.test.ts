@@ -481,15 +481,13 @@ describe('policies re-evaluated with the parameters', () => {
     expect(() => authorizeExecution(input({ index, requestRiskTier: 'medium' }))).not.toThrow();
   });
 
-  // authorize.ts, authorizeExecution: `requestRiskTier` is optional in AuthorizeInput; without it
-  // a deny reading `requestRiskTier` evaluates to 'unknown', which evaluatePolicies does not treat
-  // as a deny (resolve-time semantics), so execute-time evaluation fails OPEN. At execute time
-  // every fact must be known: an undecidable deny must refuse (or the input must be required).
-  it.todo('an execute-time deny that cannot be decided refuses (fail closed)', () => {
+  // `requestRiskTier` is required by the type; should a caller still omit it, a deny that cannot
+  // be decided at execute time refuses (fail closed) instead of letting the action through.
+  it('an execute-time deny that cannot be decided refuses (fail closed)', () => {
     const tierRule = rule('no-high-requests', 'deny', { requestRiskTier: { eq: 'high' } });
     const index = bundleIndex({ atlases: [opsAtlas([...Object.values(RULES), tierRule])] });
     const { requestRiskTier: _omitted, ...withoutTier } = input({ index });
-    expect(refusal(withoutTier).check).toBe('policy');
+    expect(refusal(withoutTier as Parameters<typeof authorizeExecution>[0]).check).toBe('policy');
   });
 });
 

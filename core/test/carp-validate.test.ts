@@ -52,7 +52,7 @@ describe('validateCarpRequest', () => {
   });
 
   it('rejects a body that is not an object', () => {
-    expect(paths('hello')).toEqual(['/ must be object']);
-    expect(paths(null)).toEqual(['/ must be object']);
+    expect(paths('hello')).toEqual([' must be object']);
+    expect(paths(null)).toEqual([' must be object']);
   });
 });

@@ -231,7 +231,7 @@ describe('atlas selection (§3 step 2)', () => {
   // BUG (select-atlases.ts, selectAtlases): with scope.atlases, latestVersions() is skipped, so an
   // unversioned entry (`name` or `ns/name`) selects EVERY loaded version of the atlas and the
   // resolution carries duplicate packs and grants. Only `name@version` pins a version.
-  it.todo('scope.atlases `name` (no version) still uses only the highest loaded version', () => {
+  it('scope.atlases `name` (no version) still uses only the highest loaded version', () => {
     const index = bundleIndex({ atlases: [open(named('alpha')), open(named('alpha'), atVersion('2.0.0'))] });
     for (const entry of ['alpha', 'default/alpha']) {
       const { plan } = resolve(index, resolveRequest('x', inScope({ atlases: [entry] })));
@@ -793,7 +793,7 @@ describe('denials (§3 step 4)', () => {
   // cannot work. plan.ts checks the request tier first, so an action above BOTH the request's
   // tier and the identity's maxRiskTier is reported as temporary ("resolve again with
   // task.risk_tier high"), though resolving again would only hit the permanent maxRiskTier denial.
-  it.todo("above both ceilings: the identity's maxRiskTier denial (permanent) wins", () => {
+  it("above both ceilings: the identity's maxRiskTier denial (permanent) wins", () => {
     const who = principal((p) => void (p.maxRiskTier = 'low'));
     const { resolution } = resolve(
       bundleIndex({ atlases: [open(withAction(merge))] }),

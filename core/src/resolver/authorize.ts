@@ -67,8 +67,8 @@ export interface AuthorizeInput {
   resolution: CARPResolution;
   resolutionAgentId: string;
   request: ExecuteRequest;
-  /** The risk tier the resolve request declared (or defaulted to). */
-  requestRiskTier?: RiskTier;
+  /** The risk tier the resolve request declared (or defaulted to); request-level rules read it. */
+  requestRiskTier: RiskTier;
   principal: Principal;
   index: BundleIndex;
   now: number;
@@ -149,23 +149,23 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
   }
 
   // Re-evaluate with everything known now: parameters, the clock, the current bundle's rules.
+  // Request-level rules first: a deny added since the resolution applies at once.
   const sources = sourcesFor(index, atlas, principal);
+  const requestOutcome = evaluatePolicies(sources, factsFor(principal, input.requestRiskTier, now), 'request');
   const outcome = evaluatePolicies(
     sources,
     factsFor(principal, input.requestRiskTier, now, atlas, action, parameters),
     'action',
   );
-  if (!outcome.allowed) {
-    const refs = outcome.denyingRules.map((m) => `${m.sourceId}#${m.rule.id}`);
-    const first = outcome.denyingRules[0];
-    refuse(
-      'policy',
-      'ACTION_NOT_PERMITTED',
-      first?.rule.message ?? 'no policy allows this action with these parameters',
-      {
-        policy_refs: refs,
-      },
-    );
+  const denying = [...requestOutcome.denyingRules, ...outcome.denyingRules];
+  // Every fact is known at execute time; a rule still `unknown` cannot vouch for the action.
+  const undecided = outcome.matched.filter((m) => m.truth === 'unknown' && (m.rule.effect === 'deny' || m.rule.effect === 'allow'));
+  if (denying.length > 0 || !outcome.allowed || undecided.some((m) => m.rule.effect === 'deny')) {
+    const refs = [...denying, ...undecided.filter((m) => m.rule.effect === 'deny')].map((m) => `${m.sourceId}#${m.rule.id}`);
+    const first = denying[0];
+    refuse('policy', 'ACTION_NOT_PERMITTED', first?.rule.message ?? 'no policy allows this action with these parameters', {
+      policy_refs: refs,
+    });
   }
   const postConstraintViolations = checkParameterConstraints(parameters, outcome.constraints);
   if (postConstraintViolations.length > 0) {
@@ -178,13 +178,13 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
     );
   }
 
-  const requestApproval = resolution.decision.type === 'requires_approval';
+  const requestApproval = resolution.decision.type === 'requires_approval' || requestOutcome.requiresApproval;
   const requiresApproval = grant.requires_approval || outcome.requiresApproval || requestApproval;
   const grantApproval = grant.constraints.find((c) => c.type === 'approval_required')?.params as
     { approvers?: string[]; timeout_seconds?: number } | undefined;
   const approval = requiresApproval
     ? {
-        approvers: outcome.approval?.approvers ?? grantApproval?.approvers ?? ['role:approver'],
+        approvers: outcome.approval?.approvers ?? requestOutcome.approval?.approvers ?? grantApproval?.approvers ?? ['role:approver'],
         timeoutSeconds: Math.min(
           outcome.approval?.timeoutSeconds ?? Number.POSITIVE_INFINITY,
           grantApproval?.timeout_seconds ?? Number.POSITIVE_INFINITY,
@@ -196,15 +196,13 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
     : undefined;
   if (approval && !Number.isFinite(approval.timeoutSeconds)) approval.timeoutSeconds = 900;
 
-  const limit =
-    outcome.rateLimit ??
-    (grant.rate_limit
-      ? {
-          requests: grant.rate_limit.requests,
-          windowSeconds: grant.rate_limit.window_seconds,
-          scope: grant.rate_limit.scope,
-        }
-      : undefined);
+  // The strictest of the grant's limit and the current bundle's wins (§4).
+  const fromGrant = grant.rate_limit
+    ? { requests: grant.rate_limit.requests, windowSeconds: grant.rate_limit.window_seconds, scope: grant.rate_limit.scope }
+    : undefined;
+  const fromNow = outcome.rateLimit;
+  const rate = (l: { requests: number; windowSeconds: number }): number => l.requests / l.windowSeconds;
+  const limit = fromGrant && fromNow ? (rate(fromNow) <= rate(fromGrant) ? fromNow : fromGrant) : (fromNow ?? fromGrant);
   return {
     grant,
     atlas,
@@ -215,6 +213,6 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
     rateLimit: limit
       ? { requests: limit.requests, windowSeconds: limit.windowSeconds, scope: limit.scope ?? 'agent' }
       : undefined,
-    redactions: outcome.redactions,
+    redactions: [...requestOutcome.redactions, ...outcome.redactions],
   };
 }

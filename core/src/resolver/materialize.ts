@@ -55,7 +55,8 @@ export function materializeResolution(input: MaterializeInput): Materialized {
       });
       return id;
     });
-    evidenceByDomain.set(pack.domain, [...(evidenceByDomain.get(pack.domain) ?? []), ...refs]);
+    const key = `${pack.atlasRef}#${pack.domain}`;
+    evidenceByDomain.set(key, [...(evidenceByDomain.get(key) ?? []), ...refs]);
     return {
       block_id: ids.uuid(),
       content_hash: pack.contentHash,
@@ -104,7 +105,7 @@ export function materializeResolution(input: MaterializeInput): Materialized {
       : {}),
     atlas_ref: atlas.atlas.ref,
     domain: action.domain,
-    evidence_refs: evidenceByDomain.get(action.domain) ?? [],
+    evidence_refs: evidenceByDomain.get(`${atlas.atlas.ref}#${action.domain}`) ?? [],
     valid_until: expiresAt,
   }));
 

@@ -310,6 +310,11 @@ export function planResolution(input: PlanInput): ResolutionPlan {
       if (domainFilter && !domainFilter.has(action.domain)) continue;
       if (scopeDomains && !scopeDomains.has(action.domain)) continue;
       if (scopeActions && !scopeActions.has(action.type) && !scopeActions.has(action.id)) continue;
+      if (maxRisk && riskRank(action.riskTier) > riskRank(maxRisk)) {
+        // Checked first: resolving again at a higher tier cannot help.
+        denials.push(denial(atlas, action, `risk tier ${action.riskTier} exceeds this agent's maximum ${maxRisk}`, {}));
+        continue;
+      }
       if (riskRank(action.riskTier) > riskRank(requestRisk)) {
         denials.push(
           denial(atlas, action, `risk tier ${action.riskTier} exceeds the requested risk tier ${requestRisk}`, {
@@ -317,10 +322,6 @@ export function planResolution(input: PlanInput): ResolutionPlan {
             remediation: `resolve again with task.risk_tier "${action.riskTier}"`,
           }),
         );
-        continue;
-      }
-      if (maxRisk && riskRank(action.riskTier) > riskRank(maxRisk)) {
-        denials.push(denial(atlas, action, `risk tier ${action.riskTier} exceeds this agent's maximum ${maxRisk}`, {}));
         continue;
       }
       const outcome = evaluatePolicies(sources, factsFor(principal, requestRisk, now, atlas, action), 'action');

@@ -58,13 +58,19 @@ export function selectAtlases(index: BundleIndex, principal: Principal, request:
       if (!keep) excluded.push({ atlas: a.atlas.ref, reason: 'not in scope.atlases' });
       return keep;
     });
-  } else {
-    const latest = new Set(latestVersions(usable));
-    usable = usable.filter((a) => {
-      if (!latest.has(a)) excluded.push({ atlas: a.atlas.ref, reason: 'a newer version is loaded' });
-      return latest.has(a);
-    });
   }
+  // Of several versions of one atlas the highest serves, unless a scope entry pins a version.
+  const pinned = new Set(
+    usable
+      .filter((a) => scope?.some((e) => e.includes('@') && scopeEntryMatches(e, { ...a.atlas, version: a.atlas.spec.version })))
+      .map((a) => a.atlas.ref),
+  );
+  const latest = new Set(latestVersions(usable.filter((a) => !pinned.has(a.atlas.ref))));
+  usable = usable.filter((a) => {
+    const keep = pinned.has(a.atlas.ref) || latest.has(a);
+    if (!keep) excluded.push({ atlas: a.atlas.ref, reason: 'a newer version is loaded' });
+    return keep;
+  });
   const availableDomains = [...new Set(usable.flatMap((a) => [...a.domains.keys()]))].sort();
   const hints = request.task.context_hints ?? [];
   if (hints.length === 0) {
