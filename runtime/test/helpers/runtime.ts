@@ -7,6 +7,7 @@ import { randomIds, type CARPResolution, type RiskTier } from '@cra/core';
 import { loadConfig } from '../../src/config/load.js';
 import type { RuntimeConfig } from '../../src/config/schema.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/runtime.js';
+import { memoryStores } from './pglite-template.js';
 
 export const repo = (path: string): string => fileURLToPath(new URL(`../../../${path}`, import.meta.url));
 
@@ -37,7 +38,9 @@ export async function testRuntime(
   overrides: Record<string, unknown> = {},
   options: RuntimeOptions = {},
 ): Promise<Runtime> {
-  return createRuntime(await testConfig(overrides), options);
+  const config = await testConfig(overrides);
+  const stores = options.stores ?? (config.store.kind === 'memory' ? await memoryStores() : undefined);
+  return createRuntime(config, { ...options, ...(stores ? { stores } : {}) });
 }
 
 export function resolveRequest(input: {

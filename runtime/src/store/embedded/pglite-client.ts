@@ -18,16 +18,35 @@ function wrap(db: PGlite | Transaction): SqlQueryable {
   };
 }
 
-/** `dataDir` undefined = in memory (tests). */
-export async function openPglite(dataDir?: string): Promise<SqlClient> {
+export interface PgliteOptions {
+  /** Start from a dump (`dumpPglite`) instead of running initdb: much faster for throwaway instances. */
+  loadDataDir?: Blob;
+}
+
+/** `dataDir` undefined = in memory. */
+export async function openPglite(dataDir?: string, options: PgliteOptions = {}): Promise<SqlClient> {
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
-  const db = dataDir === undefined ? await PGlite.create() : await PGlite.create(dataDir);
+  const db = await PGlite.create({
+    ...(dataDir !== undefined ? { dataDir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+  });
   const root = wrap(db);
-  return {
+  const client: SqlClient = {
     dialect: 'pglite',
     query: root.query,
     exec: root.exec,
     transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
     close: () => db.close(),
   };
+  instances.set(client, db);
+  return client;
+}
+
+const instances = new WeakMap<SqlClient, PGlite>();
+
+/** A dump of an embedded database, loadable with `openPglite(undefined, {loadDataDir})`. */
+export async function dumpPglite(client: SqlClient): Promise<Blob> {
+  const db = instances.get(client);
+  if (!db) throw new Error('not a PGlite client');
+  return db.dumpDataDir('none');
 }
