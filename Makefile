@@ -24,8 +24,8 @@ build: deps ## Compile every workspace
 	npx tsc -b
 
 .PHONY: run
-run: build ## Serve the reference atlases on :8080 with embedded stores (no services needed)
-	node runtime/bin/cra.js serve --atlases atlases --data-dir .data
+run: build ## Serve the reference atlases on 127.0.0.1:8080 with embedded stores (no services needed)
+	node runtime/bin/cra.js serve --config examples/local/cra.yaml
 
 .PHONY: typecheck
 typecheck: deps ## Type-check sources and tests
@@ -44,7 +44,7 @@ test: build ## Install what is missing, start what is needed, run every test
 
 .PHONY: bench
 bench: build ## Run the benchmarks and rewrite bench/RESULTS.md
-	node bench/run.js
+	npx tsx bench/run.ts
 
 .PHONY: envtest
 envtest: ## Build (or reuse) the cached kube-apiserver, etcd, kubectl and helm
