@@ -29,6 +29,17 @@ export const ENV_VARS: Record<string, { path: string; kind: 'string' | 'int' | '
   CRA_AUTH_MODE: { path: 'auth.mode', kind: 'string' },
   CRA_STORE: { path: 'store.kind', kind: 'string' },
   CRA_POSTGRES_URL: { path: 'store.postgresUrl', kind: 'string' },
+  CRA_STORE_ON_UNAVAILABLE: { path: 'store.onUnavailable', kind: 'string' },
+  CRA_SPOOL_DIR: { path: 'store.spoolDir', kind: 'string' },
+  CRA_REDIS_URL: { path: 'redis.url', kind: 'string' },
+  CRA_REDIS_KEY_PREFIX: { path: 'redis.keyPrefix', kind: 'string' },
+  CRA_REPLICAS: { path: 'cluster.replicas', kind: 'int' },
+  CRA_METRICS_ENABLED: { path: 'metrics.enabled', kind: 'bool' },
+  CRA_OPEN_METRICS: { path: 'auth.openMetrics', kind: 'bool' },
+  CRA_MAX_EVENT_LOOP_DELAY_MS: { path: 'load.maxEventLoopDelayMs', kind: 'int' },
+  CRA_CHECKPOINT_INTERVAL_SECONDS: { path: 'trace.checkpoint.intervalSeconds', kind: 'int' },
+  CRA_CHECKPOINT_DIR: { path: 'trace.checkpoint.dir', kind: 'string' },
+  CRA_CHECKPOINT_KEY_FILE: { path: 'trace.checkpoint.signingKeyFile', kind: 'string' },
   CRA_DURABILITY: { path: 'store.durability', kind: 'string' },
   CRA_RATE_LIMIT_REQUESTS: { path: 'rateLimit.requests', kind: 'int' },
   CRA_RATE_LIMIT_WINDOW_SECONDS: { path: 'rateLimit.windowSeconds', kind: 'int' },
@@ -96,6 +107,11 @@ function resolvePaths(config: Record<string, unknown>, base: string): void {
     if (Array.isArray(config[key])) config[key] = (config[key] as unknown[]).map(rel);
   }
   for (const key of ['bundleFile', 'secretsDir', 'dataDir']) if (key in config) config[key] = rel(config[key]);
+  const store = config.store as Record<string, unknown> | undefined;
+  if (store && 'spoolDir' in store) store.spoolDir = rel(store.spoolDir);
+  const checkpoint = (config.trace as { checkpoint?: Record<string, unknown> } | undefined)?.checkpoint;
+  if (checkpoint)
+    for (const key of ['dir', 'signingKeyFile']) if (key in checkpoint) checkpoint[key] = rel(checkpoint[key]);
 }
 
 export interface LoadConfigInput {

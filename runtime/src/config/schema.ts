@@ -40,7 +40,84 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         mode: { type: 'string', enum: ['required', 'insecure-none'], default: 'required' },
-        openMetrics: { type: 'boolean', default: true },
+        openMetrics: { type: 'boolean', default: true, description: 'Serve /metrics without authentication' },
+        jwt: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            issuers: {
+              type: 'array',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['issuer', 'audiences'],
+                properties: {
+                  issuer: { type: 'string', minLength: 1 },
+                  jwksUri: { type: 'string', format: 'uri' },
+                  publicKeys: {
+                    description: 'PEM (SPKI) or JWK JSON strings, instead of or besides jwksUri',
+                    type: 'array',
+                    items: { type: 'string', minLength: 1 },
+                  },
+                  audiences: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+                  algorithms: {
+                    type: 'array',
+                    items: {
+                      type: 'string',
+                      enum: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
+                    },
+                    default: ['RS256', 'ES256', 'EdDSA'],
+                  },
+                  clockToleranceSeconds: { type: 'integer', minimum: 0, maximum: 300, default: 5 },
+                },
+              },
+              default: [],
+            },
+          },
+          default: {},
+        },
+      },
+      default: {},
+    },
+    redis: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        url: { type: 'string', minLength: 1, description: 'redis://… ; shared rate limits, resolutions, idempotency' },
+        keyPrefix: { type: 'string', default: 'cra:' },
+      },
+      default: {},
+    },
+    cluster: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        replicas: {
+          type: 'integer',
+          minimum: 1,
+          description:
+            'Expected replica count; each replica limits locally with 1/replicas of a limit while Redis is down',
+        },
+      },
+      default: {},
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { enabled: { type: 'boolean', default: true } },
+      default: {},
+    },
+    load: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxEventLoopDelayMs: {
+          type: 'integer',
+          minimum: 0,
+          default: 1000,
+          description: '503 + Retry-After above this delay (0 = off)',
+        },
+        retryAfterSeconds: { type: 'integer', minimum: 1, default: 2 },
       },
       default: {},
     },
@@ -51,6 +128,14 @@ export const configSchema = {
         kind: { type: 'string', enum: ['embedded', 'memory', 'postgres'], default: 'embedded' },
         postgresUrl: { type: 'string', minLength: 1 },
         durability: { type: 'string', enum: ['sync', 'async'], default: 'sync' },
+        onUnavailable: {
+          type: 'string',
+          enum: ['spool', 'fail'],
+          default: 'spool',
+          description: 'Postgres unreachable: spool trace events to local disk and drain later, or refuse with 503',
+        },
+        spoolDir: { type: 'string', minLength: 1, description: 'Default <dataDir>/spool' },
+        poolSize: { type: 'integer', minimum: 1, maximum: 200, default: 10 },
       },
       default: {},
     },
@@ -80,6 +165,16 @@ export const configSchema = {
       additionalProperties: false,
       properties: {
         hmacKey: { type: 'string', minLength: 16, description: 'Key for the redaction hash mode (HMAC-SHA-256)' },
+        checkpoint: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            intervalSeconds: { type: 'integer', minimum: 0, default: 60, description: '0 = never' },
+            dir: { type: 'string', minLength: 1, description: 'Default <dataDir>/checkpoints' },
+            signingKeyFile: { type: 'string', minLength: 1, description: 'Ed25519 private key (PKCS#8 PEM)' },
+          },
+          default: {},
+        },
       },
       default: {},
     },
@@ -98,6 +193,15 @@ export const configSchema = {
   },
 } as const;
 
+export interface JwtIssuerConfig {
+  issuer: string;
+  jwksUri?: string;
+  publicKeys?: string[];
+  audiences: string[];
+  algorithms: string[];
+  clockToleranceSeconds: number;
+}
+
 export interface RuntimeConfig {
   server: {
     host: string;
@@ -114,8 +218,23 @@ export interface RuntimeConfig {
   identities: string[];
   secretsDir?: string;
   dataDir: string;
-  auth: { mode: 'required' | 'insecure-none'; openMetrics: boolean };
-  store: { kind: 'embedded' | 'memory' | 'postgres'; postgresUrl?: string; durability: 'sync' | 'async' };
+  auth: {
+    mode: 'required' | 'insecure-none';
+    openMetrics: boolean;
+    jwt: { issuers: JwtIssuerConfig[] };
+  };
+  redis: { url?: string; keyPrefix: string };
+  cluster: { replicas?: number };
+  metrics: { enabled: boolean };
+  load: { maxEventLoopDelayMs: number; retryAfterSeconds: number };
+  store: {
+    kind: 'embedded' | 'memory' | 'postgres';
+    postgresUrl?: string;
+    durability: 'sync' | 'async';
+    onUnavailable: 'spool' | 'fail';
+    spoolDir?: string;
+    poolSize: number;
+  };
   rateLimit: { requests: number; windowSeconds: number };
   resolver: {
     ttlSeconds: number;
@@ -124,6 +243,9 @@ export interface RuntimeConfig {
     riskTier: (typeof RISK_TIERS)[number];
     approvalTimeoutSeconds: number;
   };
-  trace: { hmacKey?: string };
+  trace: {
+    hmacKey?: string;
+    checkpoint: { intervalSeconds: number; dir?: string; signingKeyFile?: string };
+  };
   log: { level: string };
 }
