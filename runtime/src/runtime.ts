@@ -17,10 +17,12 @@ import {
   type RedactionRule,
   type Redactor,
   type RuntimeBundle,
+  type TraceEvent,
 } from '@cra/core';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import { IdentityRegistry, principalOf, unauthenticatedPrincipal } from './auth/identities.js';
+import { createJwtVerifier } from './auth/jwt.js';
 import { buildLocalBundle, type SourceProblem } from './bundle/local-sources.js';
 import { watchPaths } from './bundle/watch.js';
 import type { RuntimeConfig } from './config/schema.js';
@@ -34,6 +36,9 @@ import { createValueResolver } from './executors/values.js';
 import { LocalRateLimiter } from './limits/local-limiter.js';
 import type { RateLimiter } from './limits/types.js';
 import { openPglite } from './store/embedded/pglite-client.js';
+import { Outbox } from './store/postgres/outbox.js';
+import { openPostgres } from './store/postgres/pg-client.js';
+import { resilientStores } from './store/postgres/resilient.js';
 import type { Stores } from './store/ports.js';
 import { createSqlStores } from './store/sql/stores.js';
 import { Counters } from './telemetry/counters.js';
@@ -76,14 +81,30 @@ async function hmacKeyFor(config: RuntimeConfig): Promise<string> {
   }
 }
 
-async function openStores(config: RuntimeConfig): Promise<Stores> {
+interface StoreHooks {
+  /** Late-bound: events spooled during a Postgres outage reach subscribers when drained. */
+  onDrained?: (events: TraceEvent[]) => void;
+  log?: { warn(obj: object, msg: string): void; info(obj: object, msg: string): void };
+}
+
+async function openStores(config: RuntimeConfig, hooks: StoreHooks): Promise<Stores> {
   switch (config.store.kind) {
     case 'memory':
       return createSqlStores(await openPglite());
     case 'embedded':
       return createSqlStores(await openPglite(join(config.dataDir, 'pg')));
-    default:
-      throw new Error(`store kind ${config.store.kind} needs the production store wiring`);
+    case 'postgres': {
+      const client = openPostgres({ url: config.store.postgresUrl!, poolSize: config.store.poolSize });
+      const base = await createSqlStores(client);
+      const outbox = await Outbox.open(config.store.spoolDir ?? join(config.dataDir, 'spool'));
+      return resilientStores(client, base, {
+        outbox,
+        mode: config.store.onUnavailable,
+        durability: config.store.durability,
+        onDrained: (events) => hooks.onDrained?.(events),
+        ...(hooks.log ? { log: hooks.log } : {}),
+      });
+    }
   }
 }
 
@@ -137,7 +158,8 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
   }
   const bundles = new BundleHolder(initial.bundle);
   const identities = new IdentityRegistry(initial.bundle);
-  const stores = options.stores ?? (await openStores(config));
+  const storeHooks: StoreHooks = {};
+  const stores = options.stores ?? (await openStores(config, storeHooks));
   const limiter = options.limiter ?? new LocalRateLimiter(() => clock.now());
   const values = createValueResolver({ env, ...(config.secretsDir ? { secretsDir: config.secretsDir } : {}) });
   const registry = createExecutorRegistry({
@@ -177,6 +199,8 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     observer: counters,
   });
 
+  storeHooks.onDrained = (events) => cra.tracer.publish(events);
+
   // System events (startup, bundle loads, shutdown) go to this instance's own session.
   const system = unauthenticatedPrincipal(`system:${instanceId}`);
   system.roles = ['admin'];
@@ -210,12 +234,15 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     cra,
     identities: () => identities,
     authMode: config.auth.mode,
+    ...(config.auth.jwt.issuers.length > 0 ? { jwt: createJwtVerifier(config.auth.jwt.issuers) } : {}),
     counters,
     bodyLimitBytes: config.server.bodyLimitBytes,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ids,
     lifecycle: { draining: () => closing },
   });
+
+  storeHooks.log = app.log;
 
   const reload = async (): Promise<{ changed: boolean; problems: SourceProblem[] }> => {
     const next = await loadBundle(config);

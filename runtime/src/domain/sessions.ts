@@ -31,7 +31,7 @@ export class Sessions {
       started_at: isoTime(this.clock.now()),
       event_count: 0,
     };
-    const created = await this.store.create(record);
+    const created = await this.store.create(record, input.sessionId ? 'client' : 'server');
     if (!created) {
       const existing = await this.store.get(record.session_id);
       if (!existing) throw new CraError('INTERNAL_ERROR', 'session vanished while being created');

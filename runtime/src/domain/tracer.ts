@@ -53,6 +53,22 @@ export class Tracer {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Hands sealed events to live subscribers. `emit` calls it; so does the Postgres outbox when
+   * events spooled during an outage reach the database.
+   */
+  publish(events: readonly TraceEvent[]): void {
+    if (events.length === 0) return;
+    this.emitted += events.length;
+    for (const listener of this.listeners) {
+      try {
+        listener(events);
+      } catch {
+        // A subscriber's failure never affects the operation that emitted the events.
+      }
+    }
+  }
+
   draft(sessionId: string, span: SpanContext, step: TraceStep, rules: readonly RedactionRule[] = []): EventDraft {
     const { payload, redactions } = this.options.redact(step.payload, rules);
     return {
@@ -79,14 +95,7 @@ export class Tracer {
     if (steps.length === 0) return [];
     const drafts = steps.map((step) => this.draft(sessionId, span, step, rules));
     const events = await this.options.store.append(sessionId, drafts);
-    this.emitted += events.length;
-    for (const listener of this.listeners) {
-      try {
-        listener(events);
-      } catch {
-        // A subscriber's failure never affects the operation that emitted the events.
-      }
-    }
+    this.publish(events);
     return events;
   }
 }

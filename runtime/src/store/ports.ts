@@ -46,8 +46,11 @@ export interface TraceStore {
 }
 
 export interface SessionStore {
-  /** Creates the session; returns false when the id exists already. */
-  create(session: SessionRecord): Promise<boolean>;
+  /**
+   * Creates the session; returns false when the id exists already. `origin` says who chose the
+   * id: a server-generated id cannot collide with someone else's session.
+   */
+  create(session: SessionRecord, origin?: 'client' | 'server'): Promise<boolean>;
   get(sessionId: string): Promise<SessionRecord | null>;
   end(sessionId: string, status: 'ended' | 'error', endedAt: string): Promise<SessionRecord | null>;
   list(filter: { agentId?: string; status?: string; limit: number; offset: number }): Promise<SessionRecord[]>;
