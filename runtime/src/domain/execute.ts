@@ -26,7 +26,8 @@ import {
 import type { RateLimiter } from '../limits/types.js';
 import type { ResolutionRecord, Stores } from '../store/ports.js';
 import type { BundleHolder } from './bundle-holder.js';
-import { operationSpan, type CallContext } from './call-context.js';
+import type { CallContext } from './call-context.js';
+import { inChildSpan, inOperationSpan, SpanKind } from './otel.js';
 import { assertRequester, invalid } from './resolve.js';
 import type { Sessions } from './sessions.js';
 import type { SpanContext, Tracer } from './tracer.js';
@@ -93,12 +94,37 @@ export class ExecuteOperation {
   constructor(private readonly deps: ExecuteDeps) {}
 
   /** Everything execute checks before rate limits, approval and the executor. */
-  private async check(ctx: CallContext, body: unknown, operation: 'execute' | 'validate'): Promise<Checked> {
+  /** Schema and caller checks, then `fn` inside the operation's span. */
+  private inSpan<T>(
+    ctx: CallContext,
+    body: unknown,
+    operation: 'execute' | 'validate',
+    fn: (request: ExecuteRequest, span: SpanContext) => Promise<T>,
+  ): Promise<T> {
     const violations = validateCarpRequest(body, operation);
     if (violations.length > 0) throw invalid(violations);
     const request = body as ExecuteRequest;
     assertRequester(ctx, request.requester.agent_id);
-    const span = operationSpan(this.deps.ids, request.telemetry, ctx.traceparent);
+    return inOperationSpan(
+      `cra.${operation}`,
+      this.deps.ids,
+      request.telemetry,
+      ctx.traceparent,
+      {
+        'cra.request_id': request.request_id,
+        'cra.operation': operation,
+        'cra.action_type': request.action.action_type,
+      },
+      (span) => fn(request, span),
+    );
+  }
+
+  private async check(
+    ctx: CallContext,
+    request: ExecuteRequest,
+    span: SpanContext,
+    operation: 'execute' | 'validate',
+  ): Promise<Checked> {
     await this.deps.sessions.ensure(ctx.principal, span, request.requester.session_id, request.requester.agent_type);
     const call = request.action;
     const requested: TraceStep = {
@@ -156,14 +182,17 @@ export class ExecuteOperation {
     }
   }
 
-  async validate(ctx: CallContext, body: unknown): Promise<CARPValidationResult> {
+  validate(ctx: CallContext, body: unknown): Promise<CARPValidationResult> {
+    return this.inSpan(ctx, body, 'validate', (request, span) => this.validateIn(ctx, request, span));
+  }
+
+  private async validateIn(ctx: CallContext, request: ExecuteRequest, span: SpanContext): Promise<CARPValidationResult> {
     const now = () => isoTime(this.deps.clock.now());
     let checked: Checked;
     try {
-      checked = await this.check(ctx, body, 'validate');
+      checked = await this.check(ctx, request, span, 'validate');
     } catch (err) {
       if (!(err instanceof ExecutionRefused)) throw err;
-      const request = body as ExecuteRequest;
       const violations: Violation[] =
         err.violations.length > 0 ? err.violations : [{ code: err.code, path: '/action', message: err.message }];
       return {
@@ -173,10 +202,10 @@ export class ExecuteOperation {
         valid: false,
         decision: 'deny',
         violations,
-        telemetry_link: { trace_id: '', span_id: '', events_emitted: 2 },
+        telemetry_link: { trace_id: span.trace_id, span_id: span.span_id, events_emitted: 2 },
       };
     }
-    const { request, authorized, span } = checked;
+    const { authorized } = checked;
     const limits = this.limitsFor(request, authorized, ctx);
     let decision: CARPValidationResult['decision'] = authorized.requiresApproval ? 'requires_approval' : 'allow';
     const violations: Violation[] = [];
@@ -236,10 +265,14 @@ export class ExecuteOperation {
     return out;
   }
 
-  async execute(ctx: CallContext, body: unknown): Promise<CARPExecutionResult> {
+  execute(ctx: CallContext, body: unknown): Promise<CARPExecutionResult> {
+    return this.inSpan(ctx, body, 'execute', (request, span) => this.executeIn(ctx, request, span));
+  }
+
+  private async executeIn(ctx: CallContext, request: ExecuteRequest, span: SpanContext): Promise<CARPExecutionResult> {
     const started = performance.now();
-    const checked = await this.check(ctx, body, 'execute');
-    const { request, authorized, span } = checked;
+    const checked = await this.check(ctx, request, span, 'execute');
+    const { authorized } = checked;
     const sessionId = request.requester.session_id;
     const emit = (steps: TraceStep[]) => this.deps.tracer.emit(sessionId, span, steps, authorized.redactions);
     const validated: TraceStep = {
@@ -413,12 +446,19 @@ export class ExecuteOperation {
           retriable: false,
         });
       }
-      const out = await this.deps.runner.run({
-        action: authorized.action,
-        parameters: request.action.parameters ?? {},
-        ...(request.execution_options?.timeout_ms ? { timeoutMs: request.execution_options.timeout_ms } : {}),
-        traceparent: `00-${span.trace_id}-${span.span_id}-01`,
-      });
+      const executor = authorized.action.executor;
+      const out = await inChildSpan(
+        `cra.executor.${executor.type}`,
+        SpanKind.CLIENT,
+        { 'cra.action_type': authorized.grant.action_type, 'cra.execution_id': executionId },
+        () =>
+          this.deps.runner.run({
+            action: authorized.action,
+            parameters: request.action.parameters ?? {},
+            ...(request.execution_options?.timeout_ms ? { timeoutMs: request.execution_options.timeout_ms } : {}),
+            traceparent: `00-${span.trace_id}-${span.span_id}-01`,
+          }),
+      );
       const durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
       const outputHash = sha256Hex(canonicalJson(out.output ?? null));
       const steps: TraceStep[] = [

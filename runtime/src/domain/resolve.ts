@@ -24,7 +24,8 @@ import {
 } from '@cra/core';
 import type { Stores } from '../store/ports.js';
 import type { BundleHolder } from './bundle-holder.js';
-import { operationSpan, type CallContext } from './call-context.js';
+import type { CallContext } from './call-context.js';
+import { inOperationSpan } from './otel.js';
 import type { Sessions } from './sessions.js';
 import type { SpanContext, Tracer } from './tracer.js';
 
@@ -46,6 +47,11 @@ export interface ResolveDeps {
 /** Streaming callbacks: blocks and grants as they are decided, before the resolution. */
 export interface ResolveProgress {
   onStep?(step: TraceStep): void;
+  /**
+   * The decision is made (fresh or from the cache): every check that can refuse the request has
+   * passed; storing the resolution and its TRACE events follows. Called once, synchronously.
+   */
+  onDecided?(resolution: CARPResolution): void;
   onResolution?(resolution: CARPResolution): void;
 }
 
@@ -97,9 +103,29 @@ export class ResolveOperation {
     if (violations.length > 0) throw invalid(violations);
     const request = body as ResolveRequest;
     assertRequester(ctx, request.requester.agent_id);
+    return inOperationSpan(
+      'cra.resolve',
+      this.deps.ids,
+      request.telemetry,
+      ctx.traceparent,
+      { 'cra.request_id': request.request_id, 'cra.operation': 'resolve' },
+      async (span, otel) => {
+        const resolution = await this.resolveIn(ctx, request, span, progress);
+        otel.setAttribute('cra.decision', resolution.decision.type);
+        otel.setAttribute('cra.resolution_id', resolution.resolution_id);
+        return resolution;
+      },
+    );
+  }
+
+  private async resolveIn(
+    ctx: CallContext,
+    request: ResolveRequest,
+    span: SpanContext,
+    progress: ResolveProgress,
+  ): Promise<CARPResolution> {
     const { ids, clock, stores, tracer } = this.deps;
     const started = performance.now();
-    const span = operationSpan(ids, request.telemetry, ctx.traceparent);
     await this.deps.sessions.ensure(ctx.principal, span, request.requester.session_id, request.requester.agent_type);
 
     const index = this.deps.bundles.current;
@@ -192,6 +218,7 @@ export class ResolveOperation {
     progress: ResolveProgress;
   }): Promise<CARPResolution> {
     const { request, span, steps, rules } = input;
+    input.progress.onDecided?.(input.resolution);
     const completed = resolutionCompletedStep(input.resolution);
     const total = steps.length + 1;
     const resolution: CARPResolution = {

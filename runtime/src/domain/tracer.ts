@@ -15,6 +15,7 @@ import {
 } from '@cra/core';
 import type { TraceStep } from '@cra/core';
 import type { TraceStore } from '../store/ports.js';
+import { inChildSpan, SpanKind } from './otel.js';
 
 export interface SpanContext {
   trace_id: string;
@@ -94,7 +95,9 @@ export class Tracer {
   ): Promise<TraceEvent[]> {
     if (steps.length === 0) return [];
     const drafts = steps.map((step) => this.draft(sessionId, span, step, rules));
-    const events = await this.options.store.append(sessionId, drafts);
+    const events = await inChildSpan('cra.trace.append', SpanKind.INTERNAL, { 'cra.events': drafts.length }, () =>
+      this.options.store.append(sessionId, drafts),
+    );
     this.publish(events);
     return events;
   }

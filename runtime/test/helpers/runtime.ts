@@ -28,6 +28,9 @@ export async function testConfig(overrides: Record<string, unknown> = {}): Promi
       secretsDir: repo('examples/local/secrets'),
       'store.kind': 'memory',
       watch: false,
+      // The per-agent request limit (default 100/min) is tested on its own; suites that make
+      // hundreds of calls as one agent set it out of the way.
+      'rateLimit.requests': 1_000_000,
       'log.level': 'silent',
       ...overrides,
     },
