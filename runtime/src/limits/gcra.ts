@@ -13,7 +13,8 @@ export interface GcraResult extends LimitDecision {
 export function gcra(tat: number | undefined, now: number, limit: Limit, cost = 1): GcraResult {
   const windowMs = limit.windowSeconds * 1000;
   const interval = windowMs / limit.requests;
-  const current = Math.max(tat ?? now, now);
+  // A TAT more than a window ahead can only come from the clock moving backwards: start afresh.
+  const current = tat === undefined || tat - now > windowMs ? now : Math.max(tat, now);
   const next = current + interval * cost;
   const used = next - now;
   if (used > windowMs) {
