@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Cra } from '../domain/cra.js';
+import { ALWAYS_ANSWER } from '../plugins/telemetry.js';
 
 export interface ReadinessSource {
   draining(): boolean;
@@ -7,9 +8,9 @@ export interface ReadinessSource {
 
 /** Liveness stays cheap; readiness checks the bundle and the stores. Both are unauthenticated. */
 export function healthRoutes(app: FastifyInstance, cra: Cra, lifecycle: ReadinessSource): void {
-  app.get('/healthz', { schema: { tags: ['health'], hide: false } }, async () => ({ status: 'ok' }));
+  app.get('/healthz', { schema: { tags: ['health'] }, config: ALWAYS_ANSWER }, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', { schema: { tags: ['health'] } }, async (_request, reply) => {
+  app.get('/readyz', { schema: { tags: ['health'] }, config: ALWAYS_ANSWER }, async (_request, reply) => {
     const stores = await cra.stores.health();
     const bundle = cra.bundles.loaded
       ? { ok: true, version: cra.bundles.current.version, atlases: cra.bundles.current.atlases.length }
