@@ -280,7 +280,7 @@ export function registerCarp(program: Command, run: CommandRunner): void {
     .addOption(agentOption())
     .option('--agent-type <type>', 'kind of agent, recorded in the trace')
     .option('--atlas <ref...>', 'only these atlases (name, namespace/name or full ref)')
-    .option('--actions <type...>', 'only these action types (globs allowed)')
+    .option('--actions <type...>', 'only these action types (exact names; others are not granted)')
     .option('--max-tokens <n>', 'context token budget', parseInteger(0, 10_000_000))
     .option('--max-actions <n>', 'most grants to return', parseInteger(0, 10_000))
     .addHelpText(

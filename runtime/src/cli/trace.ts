@@ -128,7 +128,7 @@ function replayTable(r: ReplayReport): string {
     ['Cache hits', r.outcome_only > 0 ? `${r.outcome_only} compared by outcome only` : undefined],
   ]);
   const warnings = r.warnings.map((w) => `${style.warn('!')} ${w}`).join('\n');
-  return [head, warnings, diffTable(r.diff)].filter(Boolean).join('\n');
+  return [head, warnings, `\n${diffTable(r.diff)}`].filter(Boolean).join('\n');
 }
 
 // --- registration ----------------------------------------------------------------------------

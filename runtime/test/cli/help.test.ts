@@ -2,8 +2,11 @@
  * Every command answers --help with its usage and examples (exit 0); a wrong command line is a
  * usage error (exit 2) with a message and no stack trace.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { assertBuilt, cra, freePort } from './helpers.js';
+
+// Every test spawns the CLI (a Node process); a loaded machine makes that slow, never wrong.
+vi.setConfig({ testTimeout: 90_000 });
 
 beforeAll(assertBuilt);
 
