@@ -15,6 +15,16 @@ const verifySchema = {
       properties: { index: { type: 'integer' }, error: { type: 'string' }, message: { type: 'string' } },
     },
     head: { type: 'object', properties: { sequence: { type: 'integer' }, event_hash: { type: 'string' } } },
+    checkpoints: {
+      type: 'object',
+      description: 'Present when the runtime signs checkpoints: every signed head must still be in the chain',
+      properties: {
+        valid: { type: 'boolean' },
+        checkpoints: { type: 'integer' },
+        heads_checked: { type: 'integer' },
+        failures: { type: 'array', items: { type: 'object', additionalProperties: true } },
+      },
+    },
   },
 } as const;
 

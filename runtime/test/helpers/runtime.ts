@@ -31,6 +31,9 @@ export async function testConfig(overrides: Record<string, unknown> = {}): Promi
       // The per-agent request limit (default 100/min) is tested on its own; suites that make
       // hundreds of calls as one agent set it out of the way.
       'rateLimit.requests': 1_000_000,
+      // Load shedding samples the event loop; a test machine busy with other suites must not
+      // shed the requests of an unrelated test. metrics.test.ts turns it on.
+      'load.maxEventLoopDelayMs': 0,
       'log.level': 'silent',
       ...overrides,
     },
