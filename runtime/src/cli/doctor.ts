@@ -11,7 +11,6 @@ import { buildLocalBundle, discoverAtlasDirs, readAtlasDir, type SourceProblem }
 import { readBundleFile } from '../bundle/bundle-file.js';
 import { ConfigError, ENV_VARS, loadConfig } from '../config/load.js';
 import type { RuntimeConfig } from '../config/schema.js';
-import { openPglite } from '../store/embedded/pglite-client.js';
 import { formatProblem, toAtlasProblem } from './atlas.js';
 import { CraClient } from './client.js';
 import { systemReason } from './errors.js';
@@ -193,6 +192,7 @@ async function storeChecks(config: RuntimeConfig): Promise<Check[]> {
     return checks;
   }
   try {
+    const { openPglite } = await import('../store/embedded/pglite-client.js');
     const client = await openPglite(pgDir);
     await client.query('SELECT 1');
     await client.close();

@@ -25,7 +25,6 @@ import {
 } from '@cra/core';
 import { unauthenticatedPrincipal } from '../auth/identities.js';
 import { loadConfig } from '../config/load.js';
-import { createRuntime } from '../runtime.js';
 import { CliError } from './errors.js';
 
 export const RESOLVE_START = 'carp.request.received';
@@ -179,6 +178,7 @@ export async function replayTrace(events: readonly TraceEvent[], options: Replay
       'log.level': 'silent',
     },
   });
+  const { createRuntime } = await import('../runtime.js');
   const runtime = await createRuntime(config, { env: {} });
   try {
     const warnings = runtime.problems().map((p) => `${p.source}${p.path ? ` ${p.path}` : ''}: ${p.message}`);

@@ -9,8 +9,6 @@ import closeWithGrace from 'close-with-grace';
 import type { FastifyServerOptions } from 'fastify';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { RuntimeConfig } from '../config/schema.js';
-import { createRuntime } from '../runtime.js';
-import { LOG_REDACT } from '../server.js';
 import { CliError, systemReason } from './errors.js';
 import { examples, parseInteger } from './options.js';
 import type { CommandRunner } from './main.js';
@@ -107,7 +105,7 @@ export function registerServe(program: Command, run: CommandRunner): void {
 }
 
 /** pino options for fastify: JSON lines, secrets redacted, pretty only on a terminal when available. */
-function loggerOptions(level: string): FastifyServerOptions['logger'] {
+function loggerOptions(level: string, redact: string[]): FastifyServerOptions['logger'] {
   let pretty: boolean;
   try {
     pretty = process.stdout.isTTY === true && import.meta.resolve('pino-pretty') !== '';
@@ -116,7 +114,7 @@ function loggerOptions(level: string): FastifyServerOptions['logger'] {
   }
   return {
     level,
-    redact: { paths: LOG_REDACT, censor: '[REDACTED]' },
+    redact: { paths: redact, censor: '[REDACTED]' },
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss' } } } : {}),
   };
 }
@@ -127,9 +125,11 @@ function loggerOptions(level: string): FastifyServerOptions['logger'] {
  * ("logger options only accepts a configuration object"; instances go in `loggerInstance`).
  */
 async function serve(config: Readonly<RuntimeConfig>): Promise<void> {
+  // Loaded here, not at the top: the other commands start faster without the runtime's modules.
+  const [{ createRuntime }, { LOG_REDACT }] = await Promise.all([import('../runtime.js'), import('../server.js')]);
   let runtime;
   try {
-    runtime = await createRuntime(config, { logger: loggerOptions(config.log.level) });
+    runtime = await createRuntime(config, { logger: loggerOptions(config.log.level, LOG_REDACT) });
   } catch (err) {
     throw new CliError(`the runtime did not start: ${(err as Error).message}`);
   }

@@ -83,14 +83,37 @@ interface Verification {
   event_count: number;
   first_failure?: { index: number; error: string; message: string; sequence?: number };
   head?: { sequence: number; event_hash: string };
+  /** From a runtime that signs checkpoints: every signed head must still be in the chain. */
+  checkpoints?: {
+    valid: boolean;
+    checkpoints: number;
+    heads_checked: number;
+    failures: { error: string; message: string }[];
+  };
 }
 
 function verificationTable(v: Verification): string {
-  if (v.valid) {
-    return `${style.ok(MARK.ok)} chain valid: ${v.event_count} event(s)${v.head ? `, head #${v.head.sequence} ${v.head.event_hash}` : ''}`;
+  const lines: string[] = [];
+  const f = v.first_failure;
+  if (f) {
+    const at = f.sequence !== undefined ? ` (sequence ${f.sequence})` : '';
+    lines.push(`${style.bad(MARK.fail)} chain invalid at event index ${f.index}${at}: ${f.error}`, `  ${f.message}`);
+  } else {
+    const head = v.head ? `, head #${v.head.sequence} ${v.head.event_hash}` : '';
+    lines.push(
+      `${v.valid || v.checkpoints ? style.ok(MARK.ok) : style.bad(MARK.fail)} chain valid: ${v.event_count} event(s)${head}`,
+    );
   }
-  const f = v.first_failure!;
-  return `${style.bad(MARK.fail)} chain invalid at event index ${f.index}${f.sequence !== undefined ? ` (sequence ${f.sequence})` : ''}: ${f.error}\n  ${f.message}`;
+  const c = v.checkpoints;
+  if (c) {
+    lines.push(
+      c.valid
+        ? `${style.ok(MARK.ok)} signed checkpoints: ${c.heads_checked} head(s) checked in ${c.checkpoints} checkpoint(s)`
+        : `${style.bad(MARK.fail)} signed checkpoints: ${c.failures.length} failure(s)`,
+      ...c.failures.map((x) => `  ${x.error}: ${x.message}`),
+    );
+  }
+  return lines.join('\n');
 }
 
 // --- diff ------------------------------------------------------------------------------------
