@@ -6,6 +6,7 @@ import closeWithGrace from 'close-with-grace';
 import pino from 'pino';
 import type { RuntimeConfig } from './config/schema.js';
 import { createRuntime, type Runtime } from './runtime.js';
+import { startTracing } from './telemetry/tracing.js';
 
 export const LOG_REDACT = [
   'req.headers.authorization',
@@ -36,6 +37,7 @@ export async function startServer(
   config: Readonly<RuntimeConfig>,
   logger = createLogger(config.log.level),
 ): Promise<StartedServer> {
+  const tracing = startTracing(config.server.instanceId ? { instanceId: config.server.instanceId } : {});
   const runtime = await createRuntime(config, { logger: logger as never });
   if (config.auth.mode === 'insecure-none') {
     logger.warn(
@@ -58,6 +60,7 @@ export async function startServer(
     if (err) logger.error({ err }, 'shutting down after an uncaught error');
     else logger.info({ signal }, 'shutting down');
     await runtime.close();
+    await tracing.shutdown();
   });
   return {
     runtime,
@@ -65,6 +68,7 @@ export async function startServer(
     async close() {
       grace.uninstall();
       await runtime.close();
+      await tracing.shutdown();
     },
   };
 }
