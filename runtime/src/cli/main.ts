@@ -63,6 +63,11 @@ export function reportError(err: unknown): number {
 
 /** `argv` as in `process.argv` (node, script, arguments…). Resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // `cra trace export … | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+    throw err;
+  });
   let code: number = EXIT.ok;
   const run: CommandRunner = async (body) => {
     try {
@@ -76,8 +81,8 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv, { from: 'node' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      // commander already printed the message or the help text
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT.ok : EXIT.usage;
+      // commander already printed the message or the help text; help and --version exit 0
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     return reportError(err);
   }

@@ -51,6 +51,12 @@ describe.concurrent('--help', () => {
     expect(r.stdout).not.toMatch(/-h, --host/);
   });
 
+  it('the help command works like --help', async () => {
+    const r = await cra(['trace', 'help', 'diff']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: cra trace diff');
+  });
+
   it('--version prints the version', async () => {
     const r = await cra(['--version']);
     expect(r.code).toBe(0);
