@@ -19,6 +19,14 @@ import { SHARED_SCHEMAS } from './routes/schemas.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { statsRoutes, type StatsCounters } from './routes/stats.js';
 import { traceRoutes } from './routes/traces.js';
+import { resolveStreamRoutes } from './routes/resolve-stream.js';
+import {
+  registerWebSockets,
+  TRACE_STREAM_DEFAULTS,
+  TraceStreamHub,
+  traceStreamRoutes,
+  type TraceStreamOptions,
+} from './ws/trace-stream.js';
 import { VERSION } from './version.js';
 
 export interface AppDeps {
@@ -30,6 +38,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   ids?: IdSource;
   lifecycle?: ReadinessSource;
+  /** SSE and WebSocket streaming: heartbeat interval, slow-consumer limit, subscriptions per socket. */
+  streaming?: Partial<TraceStreamOptions>;
 }
 
 export const OPENAPI_INFO = {
@@ -76,6 +86,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       ],
     },
   });
+  // WebSocket before any route: upgrades then dispatch through the router, hooks and auth.
+  const traceStream = new TraceStreamHub(deps.cra.tracer, { ...TRACE_STREAM_DEFAULTS, ...deps.streaming });
+  await registerWebSockets(app, traceStream);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
@@ -84,11 +97,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (api) => {
     registerAuth(api, { mode: deps.authMode, identities: deps.identities });
     carpRoutes(api, deps.cra);
+    resolveStreamRoutes(api, deps.cra, { heartbeatMs: traceStream.options.heartbeatMs });
+    traceStreamRoutes(api, deps.cra, traceStream);
     sessionRoutes(api, deps.cra, ids);
     traceRoutes(api, deps.cra);
     approvalRoutes(api, deps.cra);
     atlasRoutes(api, deps.cra);
-    statsRoutes(api, deps.cra, deps.counters);
+    statsRoutes(api, deps.cra, { snapshot: () => ({ ...deps.counters.snapshot(), ...traceStream.snapshot() }) });
   });
   return app;
 }

@@ -240,6 +240,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ids,
     lifecycle: { draining: () => closing },
+    streaming: config.stream,
   });
 
   storeHooks.log = app.log;

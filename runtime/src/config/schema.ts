@@ -178,6 +178,27 @@ export const configSchema = {
       },
       default: {},
     },
+    stream: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        heartbeatMs: {
+          type: 'integer',
+          minimum: 10,
+          maximum: 600_000,
+          default: 15_000,
+          description: 'SSE `: ping` lines, WebSocket heartbeat frames and liveness pings every this many ms',
+        },
+        maxBufferedBytes: {
+          type: 'integer',
+          minimum: 1024,
+          default: 1_048_576,
+          description: 'A WebSocket client with more unsent data than this is closed with 1013 "slow consumer"',
+        },
+        maxSubscriptions: { type: 'integer', minimum: 1, maximum: 1024, default: 32 },
+      },
+      default: {},
+    },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -247,5 +268,6 @@ export interface RuntimeConfig {
     hmacKey?: string;
     checkpoint: { intervalSeconds: number; dir?: string; signingKeyFile?: string };
   };
+  stream: { heartbeatMs: number; maxBufferedBytes: number; maxSubscriptions: number };
   log: { level: string };
 }
