@@ -11,6 +11,7 @@ import type { IdentityRegistry } from './auth/identities.js';
 import type { Cra } from './domain/cra.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { registerRateLimit, type RequestRateLimitOptions } from './plugins/rate-limit.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { atlasRoutes } from './routes/atlases.js';
 import { carpRoutes } from './routes/carp.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   identities: () => IdentityRegistry;
   authMode: 'required' | 'insecure-none';
   counters: StatsCounters;
+  /** Per-agent request limit of /v1 (limiter + limitFor(principal)), checked after auth. */
+  rateLimit?: RequestRateLimitOptions;
   bodyLimitBytes?: number;
   logger?: FastifyServerOptions['logger'];
   ids?: IdSource;
@@ -96,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(async (api) => {
     registerAuth(api, { mode: deps.authMode, identities: deps.identities });
+    if (deps.rateLimit) registerRateLimit(api, deps.rateLimit);
     carpRoutes(api, deps.cra);
     resolveStreamRoutes(api, deps.cra, { heartbeatMs: traceStream.options.heartbeatMs });
     traceStreamRoutes(api, deps.cra, traceStream);

@@ -40,6 +40,7 @@ import { Outbox } from './store/postgres/outbox.js';
 import { openPostgres } from './store/postgres/pg-client.js';
 import { resilientStores } from './store/postgres/resilient.js';
 import type { Stores } from './store/ports.js';
+import { openRedisLayer } from './store/redis/layer.js';
 import { createSqlStores } from './store/sql/stores.js';
 import { Counters } from './telemetry/counters.js';
 import { COMPONENT, VERSION } from './version.js';
@@ -159,8 +160,13 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
   const bundles = new BundleHolder(initial.bundle);
   const identities = new IdentityRegistry(initial.bundle);
   const storeHooks: StoreHooks = {};
-  const stores = options.stores ?? (await openStores(config, storeHooks));
-  const limiter = options.limiter ?? new LocalRateLimiter(() => clock.now());
+  // With Redis: shared rate limits, resolutions, idempotency and resolution cache (every replica).
+  const redisLayer = config.redis.url
+    ? await openRedisLayer(config, { instanceId, now: () => clock.now() })
+    : undefined;
+  const baseStores = options.stores ?? (await openStores(config, storeHooks));
+  const stores = redisLayer ? redisLayer.wrap(baseStores) : baseStores;
+  const limiter = options.limiter ?? redisLayer?.limiter ?? new LocalRateLimiter(() => clock.now());
   const values = createValueResolver({ env, ...(config.secretsDir ? { secretsDir: config.secretsDir } : {}) });
   const registry = createExecutorRegistry({
     http: createHttpExecutor({ values, userAgent: `${COMPONENT}/${VERSION}` }),
@@ -236,6 +242,11 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     authMode: config.auth.mode,
     ...(config.auth.jwt.issuers.length > 0 ? { jwt: createJwtVerifier(config.auth.jwt.issuers) } : {}),
     counters,
+    rateLimit: {
+      limiter,
+      limitFor: (principal) => identities.identity(principal.agentId)?.spec.rateLimit ?? config.rateLimit,
+      onLimited: (scope) => counters.rateLimited(scope),
+    },
     bodyLimitBytes: config.server.bodyLimitBytes,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ids,
@@ -244,6 +255,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
   });
 
   storeHooks.log = app.log;
+  redisLayer?.attachLogger(app.log);
 
   const reload = async (): Promise<{ changed: boolean; problems: SourceProblem[] }> => {
     const next = await loadBundle(config);

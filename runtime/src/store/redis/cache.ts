@@ -1,7 +1,8 @@
 /**
  * A TTL cache in Redis shared by every replica (the resolution cache). Values are JSON; entries
  * live under a generation counter, so `clear` is one INCR and old entries simply expire. A cache
- * never fails the request: Redis errors read as misses and are reported to `onError`.
+ * never fails the request: Redis errors read as misses and are reported to `onError`; a clear
+ * that could not reach Redis is retried before the next read, which misses until it succeeds.
  */
 import type { Cache } from '../ports.js';
 import type { RedisConnection } from './client.js';
@@ -15,6 +16,7 @@ export interface RedisCacheOptions {
 export class RedisCache<T> implements Cache<T> {
   private readonly generationKey: string;
   private readonly entryPrefix: string;
+  private clearPending = false;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -27,7 +29,7 @@ export class RedisCache<T> implements Cache<T> {
   }
 
   async get(key: string): Promise<T | undefined> {
-    if (!this.redis.isReady()) return undefined;
+    if (!this.redis.isReady() || !(await this.flushPendingClear())) return undefined;
     try {
       const body = await this.redis.client.craCacheGet(this.generationKey, this.entryPrefix, key);
       return body === null ? undefined : (JSON.parse(body) as T);
@@ -39,7 +41,7 @@ export class RedisCache<T> implements Cache<T> {
 
   async set(key: string, value: T, ttlMs: number): Promise<void> {
     const ttl = Math.ceil(ttlMs);
-    if (ttl <= 0 || !this.redis.isReady()) return;
+    if (ttl <= 0 || !this.redis.isReady() || !(await this.flushPendingClear())) return;
     try {
       await this.redis.client.craCacheSet(this.generationKey, this.entryPrefix, key, JSON.stringify(value), ttl);
     } catch (err) {
@@ -48,10 +50,20 @@ export class RedisCache<T> implements Cache<T> {
   }
 
   async clear(): Promise<void> {
+    this.clearPending = true;
+    await this.flushPendingClear();
+  }
+
+  /** True when no clear is outstanding (any pending one has now reached Redis). */
+  private async flushPendingClear(): Promise<boolean> {
+    if (!this.clearPending) return true;
     try {
       await this.redis.client.incr(this.generationKey);
+      this.clearPending = false;
+      return true;
     } catch (err) {
       this.options.onError?.(err as Error, 'clear');
+      return false;
     }
   }
 }

@@ -94,17 +94,25 @@ export function createRedis(url: string, options: RedisClientOptions = {}): Redi
       }
     },
     async close() {
-      if (closed) return;
+      if (closed || client.status === 'end') return;
       closed = true;
+      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+      const hasSocket = ['ready', 'connect', 'connecting'].includes(client.status);
+      let quitting = false;
       if (client.status === 'ready') {
         try {
           await client.quit();
-          return;
+          quitting = true;
         } catch {
           // fall through to a hard disconnect
         }
       }
-      client.disconnect(false);
+      // Also cancels a pending reconnection (between attempts there is no socket to wait for).
+      if (!quitting) client.disconnect(false);
+      if (!hasSocket) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ended, new Promise<void>((resolve) => (timer = setTimeout(resolve, 1_000)))]);
+      clearTimeout(timer);
     },
   };
 }

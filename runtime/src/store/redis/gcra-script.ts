@@ -20,7 +20,8 @@ local current = now
 local stored = redis.call('GET', KEYS[1])
 if stored then
   local tat = tonumber(stored)
-  if tat and tat > now then current = tat end
+  -- A TAT more than a window ahead can only come from a clock moving backwards: start afresh.
+  if tat and tat > now and tat - now <= window then current = tat end
 end
 local nxt = current + interval * cost
 local used = nxt - now
