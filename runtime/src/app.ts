@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { randomIds, type IdSource } from '@cra/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { IdentityRegistry } from './auth/identities.js';
+import type { JwtVerifier } from './auth/jwt.js';
 import type { Cra } from './domain/cra.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
@@ -34,6 +35,8 @@ export interface AppDeps {
   cra: Cra;
   identities: () => IdentityRegistry;
   authMode: 'required' | 'insecure-none';
+  /** Verifies JWT bearer tokens (auth.jwt.issuers); absent when no issuer is configured. */
+  jwt?: JwtVerifier;
   counters: StatsCounters;
   /** Per-agent request limit of /v1 (limiter + limitFor(principal)), checked after auth. */
   rateLimit?: RequestRateLimitOptions;
@@ -98,7 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   healthRoutes(app, deps.cra, deps.lifecycle ?? { draining: () => false });
 
   await app.register(async (api) => {
-    registerAuth(api, { mode: deps.authMode, identities: deps.identities });
+    registerAuth(api, { mode: deps.authMode, identities: deps.identities, ...(deps.jwt ? { jwt: deps.jwt } : {}) });
     if (deps.rateLimit) registerRateLimit(api, deps.rateLimit);
     carpRoutes(api, deps.cra);
     resolveStreamRoutes(api, deps.cra, { heartbeatMs: traceStream.options.heartbeatMs });
