@@ -9,14 +9,14 @@ import {
   addOutputOption,
   addRemoteOptions,
   clientOf,
+  type CommandRunner,
   examples,
   formatOf,
-  parseInteger,
   type OutputOpts,
+  parseInteger,
   type RemoteOpts,
 } from './options.js';
 import { emit, fields, indentJson, style, table } from './output.js';
-import type { CommandRunner } from './main.js';
 
 const STATUSES: readonly ApprovalStatus[] = ['pending', 'approved', 'denied', 'timeout'];
 

@@ -11,9 +11,8 @@ import { stringify as toYaml } from 'yaml';
 import { buildLocalBundle, readAtlasDir, type SourceProblem } from '../bundle/local-sources.js';
 import { atlasFiles, TEMPLATES, type Template } from './atlas-template.js';
 import { CliError, systemReason, UsageError } from './errors.js';
-import { addOutputOption, examples, formatOf, parseInteger, type OutputOpts } from './options.js';
+import { addOutputOption, type CommandRunner, examples, formatOf, type OutputOpts, parseInteger } from './options.js';
 import { emit, MARK, style, write, writeErr } from './output.js';
-import type { CommandRunner } from './main.js';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DOMAIN_ID = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;

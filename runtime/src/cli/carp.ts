@@ -22,14 +22,14 @@ import {
   agentOption,
   clientOf,
   commaList,
+  type CommandRunner,
   examples,
   formatOf,
-  parseInteger,
   type OutputOpts,
+  parseInteger,
   type RemoteOpts,
 } from './options.js';
 import { emit, fields, indentJson, MARK, section, style, table, writeErr } from './output.js';
-import type { CommandRunner } from './main.js';
 
 function envelope(operation: Operation, agentId: string, sessionId: string, agentType?: string) {
   return {

@@ -14,9 +14,8 @@ import type { RuntimeConfig } from '../config/schema.js';
 import { formatProblem, toAtlasProblem } from './atlas.js';
 import { CraClient } from './client.js';
 import { systemReason } from './errors.js';
-import { addOutputOption, examples, formatOf, type OutputOpts } from './options.js';
+import { addOutputOption, type CommandRunner, examples, formatOf, type OutputOpts } from './options.js';
 import { emit, MARK, style } from './output.js';
-import type { CommandRunner } from './main.js';
 
 export const MIN_NODE = [22, 19, 0] as const;
 

@@ -11,12 +11,10 @@ import { registerAtlas } from './atlas.js';
 import { registerCarp } from './carp.js';
 import { registerDoctor } from './doctor.js';
 import { CliError, EXIT } from './errors.js';
+import type { CommandRunner } from './options.js';
 import { writeErr } from './output.js';
 import { registerServe } from './serve.js';
 import { registerTrace } from './trace.js';
-
-/** Runs a command body and records its exit code. */
-export type CommandRunner = (body: () => Promise<number>) => Promise<void>;
 
 const SUMMARY = [
   'CRA: the governance layer between AI agents and the systems they act on.',

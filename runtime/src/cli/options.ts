@@ -6,6 +6,9 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { CraClient, DEFAULT_SERVER } from './client.js';
 import { OUTPUT_FORMATS, outputFormat, type OutputFormat } from './output.js';
 
+/** Runs a command body and records its exit code (main.ts owns the code). */
+export type CommandRunner = (body: () => Promise<number>) => Promise<void>;
+
 export interface OutputOpts {
   output?: string;
 }

@@ -10,8 +10,7 @@ import type { FastifyServerOptions } from 'fastify';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { RuntimeConfig } from '../config/schema.js';
 import { CliError, systemReason } from './errors.js';
-import { examples, parseInteger } from './options.js';
-import type { CommandRunner } from './main.js';
+import { type CommandRunner, examples, parseInteger } from './options.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 

@@ -25,6 +25,7 @@ import {
   addOutputOption,
   addRemoteOptions,
   clientOf,
+  type CommandRunner,
   examples,
   formatOf,
   type OutputOpts,
@@ -32,7 +33,6 @@ import {
 } from './options.js';
 import { emit, fields, MARK, progress, section, style, table, writeErr } from './output.js';
 import { replayTrace, type ReplayReport } from './replay.js';
-import type { CommandRunner } from './main.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
