@@ -5,14 +5,15 @@
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { repo } from '../helpers/runtime.js';
-import { assertBuilt, cra, json, tempDir } from './helpers.js';
+import { assertBuilt, cra, json, tempDir, removeTempDirs } from './helpers.js';
 
 // Every test spawns the CLI (a Node process); a loaded machine makes that slow, never wrong.
 vi.setConfig({ testTimeout: 90_000 });
 
 beforeAll(assertBuilt);
+afterAll(removeTempDirs);
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- YAML documents, read by the test
 type Json = Record<string, any>;

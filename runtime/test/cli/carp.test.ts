@@ -5,7 +5,7 @@
 import type { CARPExecutionResult, CARPResolution, CARPValidationResult } from '@cra/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEYS } from '../helpers/runtime.js';
-import { asAgent, assertBuilt, cra, json, startRuntime, type ListeningRuntime } from './helpers.js';
+import { asAgent, assertBuilt, cra, json, startRuntime, type ListeningRuntime, removeTempDirs } from './helpers.js';
 
 // Every test spawns the CLI (a Node process); a loaded machine makes that slow, never wrong.
 vi.setConfig({ testTimeout: 90_000 });
@@ -20,7 +20,10 @@ beforeAll(async () => {
   agent = asAgent(server.url, KEYS.agent, 'dev-agent');
   approver = asAgent(server.url, KEYS.approver);
 });
-afterAll(async () => server?.close());
+afterAll(async () => {
+  await server?.close();
+  await removeTempDirs();
+});
 
 async function resolveJson(goal: string, ...args: string[]): Promise<CARPResolution> {
   const r = await cra(['resolve', goal, ...args, '-o', 'json'], { env: agent });

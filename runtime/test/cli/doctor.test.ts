@@ -6,7 +6,7 @@ import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { repo } from '../helpers/runtime.js';
-import { assertBuilt, cra, json, startRuntime, tempDir, type ListeningRuntime } from './helpers.js';
+import { assertBuilt, cra, json, startRuntime, tempDir, type ListeningRuntime, removeTempDirs } from './helpers.js';
 
 // Every test spawns the CLI (a Node process); a loaded machine makes that slow, never wrong.
 vi.setConfig({ testTimeout: 120_000 });
@@ -22,7 +22,10 @@ beforeAll(async () => {
   assertBuilt();
   server = await startRuntime();
 });
-afterAll(async () => server?.close());
+afterAll(async () => {
+  await server?.close();
+  await removeTempDirs();
+});
 
 describe('cra doctor', () => {
   it('passes every check on examples/local/cra.yaml with a temporary data dir, and probes --server', async () => {

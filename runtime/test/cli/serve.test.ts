@@ -8,14 +8,15 @@ import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEYS, repo } from '../helpers/runtime.js';
-import { asAgent, assertBuilt, BIN, cra, json, tempDir } from './helpers.js';
+import { asAgent, assertBuilt, BIN, cra, json, tempDir, removeTempDirs } from './helpers.js';
 
 // Every test spawns the CLI (a Node process); a loaded machine makes that slow, never wrong.
 vi.setConfig({ testTimeout: 90_000 });
 
 beforeAll(assertBuilt);
+afterAll(removeTempDirs);
 
 interface Served {
   child: ChildProcessWithoutNullStreams;

@@ -8,7 +8,16 @@ import { join } from 'node:path';
 import { computeEventHash, parseJsonl, randomIds, toJsonl, type TraceEvent } from '@cra/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEYS, repo } from '../helpers/runtime.js';
-import { asAgent, assertBuilt, cra, json, startRuntime, tempDir, type ListeningRuntime } from './helpers.js';
+import {
+  asAgent,
+  assertBuilt,
+  cra,
+  json,
+  startRuntime,
+  tempDir,
+  type ListeningRuntime,
+  removeTempDirs,
+} from './helpers.js';
 
 // Every test spawns the CLI (a Node process); a loaded machine makes that slow, never wrong.
 vi.setConfig({ testTimeout: 90_000 });
@@ -38,7 +47,10 @@ beforeAll(async () => {
   const r = await cra(['trace', 'export', sessionId, '--out', exported], { env });
   expect(r.code, r.stderr).toBe(0);
 });
-afterAll(async () => server?.close());
+afterAll(async () => {
+  await server?.close();
+  await removeTempDirs();
+});
 
 const read = async (file: string): Promise<TraceEvent[]> => parseJsonl(await readFile(file, 'utf8'));
 
