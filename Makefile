@@ -27,6 +27,10 @@ build: deps ## Compile every workspace
 run: build ## Serve the reference atlases on 127.0.0.1:8080 with embedded stores (no services needed)
 	node runtime/bin/cra.js serve --config examples/local/cra.yaml
 
+.PHONY: stand-in-api
+stand-in-api: ## A stand-in for the GitHub REST API on 127.0.0.1:9090, for offline demos (see README)
+	node examples/local/stand-in-api.mjs
+
 .PHONY: typecheck
 typecheck: deps ## Type-check sources and tests
 	npx tsc -b
