@@ -12,6 +12,7 @@ import type { JwtVerifier } from './auth/jwt.js';
 import type { Cra } from './domain/cra.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { metricsRoute, registerTelemetry, type TelemetryOptions } from './plugins/telemetry.js';
 import { registerRateLimit, type RequestRateLimitOptions } from './plugins/rate-limit.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { atlasRoutes } from './routes/atlases.js';
@@ -46,6 +47,8 @@ export interface AppDeps {
   lifecycle?: ReadinessSource;
   /** SSE and WebSocket streaming: heartbeat interval, slow-consumer limit, subscriptions per socket. */
   streaming?: Partial<TraceStreamOptions>;
+  /** Prometheus metrics, load shedding; `/metrics` open unless `openMetrics` is false. */
+  telemetry?: TelemetryOptions & { openMetrics: boolean };
 }
 
 export const OPENAPI_INFO = {
@@ -98,6 +101,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  if (deps.telemetry) {
+    await registerTelemetry(app, deps.telemetry);
+    if (deps.telemetry.openMetrics) metricsRoute(app, deps.telemetry.metrics);
+  }
   healthRoutes(app, deps.cra, deps.lifecycle ?? { draining: () => false });
 
   await app.register(async (api) => {
@@ -111,6 +118,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     approvalRoutes(api, deps.cra);
     atlasRoutes(api, deps.cra);
     statsRoutes(api, deps.cra, { snapshot: () => ({ ...deps.counters.snapshot(), ...traceStream.snapshot() }) });
+    if (deps.telemetry && !deps.telemetry.openMetrics) metricsRoute(api, deps.telemetry.metrics, 'auth');
   });
   return app;
 }

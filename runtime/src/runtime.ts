@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  CraError,
   createRedactor,
   randomIds,
   systemClock,
@@ -42,7 +43,11 @@ import { resilientStores } from './store/postgres/resilient.js';
 import type { Stores } from './store/ports.js';
 import { openRedisLayer } from './store/redis/layer.js';
 import { createSqlStores } from './store/sql/stores.js';
+import { loadSigningKey } from './auth/signing-key.js';
+import { Checkpointer, type CheckpointerOptions, type CheckpointSink } from './domain/checkpoints.js';
+import { checkpointDirectory } from './store/checkpoint-files.js';
 import { Counters } from './telemetry/counters.js';
+import { Metrics } from './telemetry/metrics.js';
 import { COMPONENT, VERSION } from './version.js';
 
 export interface Runtime {
@@ -50,6 +55,9 @@ export interface Runtime {
   app: FastifyInstance;
   cra: Cra;
   identities: IdentityRegistry;
+  metrics: Metrics;
+  /** Sign the changed session heads now (also done on an interval and at shutdown). */
+  checkpoint(): Promise<string | undefined>;
   /** Problems found in the bundle sources at the last (re)load. */
   problems(): SourceProblem[];
   /** Rebuild the bundle from its sources now (also triggered by file changes). */
@@ -185,11 +193,35 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     },
   };
   const counters = new Counters();
+  const metrics = new Metrics(
+    { version: VERSION, revision: env.CRA_REVISION ?? 'dev' },
+    {
+      approvalsPending: () => stores.approvals.countPending(),
+      storeHealth: () => stores.health(),
+      outboxPending: () => (stores as Partial<{ resilience: { pending: number } }>).resilience?.pending ?? 0,
+      limiterMode: () => limiter.mode(),
+    },
+  );
+  metrics.bundle(initial.bundle.version);
+  const observer = {
+    resolved: (decision: string, seconds: number, cacheHit: boolean) => {
+      counters.resolved(decision, seconds, cacheHit);
+      metrics.resolved(decision, seconds, cacheHit);
+    },
+    executed: (status: string, seconds: number) => {
+      counters.executed(status, seconds);
+      metrics.executed(status, seconds);
+    },
+    rateLimited: (scope: string) => {
+      counters.rateLimited(scope);
+      metrics.rateLimited(scope);
+    },
+  };
   const principalFor = (agentId: string): Principal => {
     const known = identities.byAgentId(agentId);
     if (known) return known;
     if (config.auth.mode === 'insecure-none') return unauthenticatedPrincipal(agentId);
-    throw new Error(`agent ${agentId} has no identity`);
+    throw new CraError('NOT_FOUND', `agent ${agentId} has no identity`);
   };
   const cra = createCra({
     stores,
@@ -202,10 +234,12 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     redact: payloadRedactor(await hmacKeyFor(config)),
     defaults: config.resolver,
     principalFor,
-    observer: counters,
+    observer,
   });
 
   storeHooks.onDrained = (events) => cra.tracer.publish(events);
+  cra.tracer.subscribe((events) => metrics.eventsStored(events));
+  bundles.onSwap((next) => metrics.bundle(next.version));
 
   // System events (startup, bundle loads, shutdown) go to this instance's own session.
   const system = unauthenticatedPrincipal(`system:${instanceId}`);
@@ -213,7 +247,12 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
   const systemSpan = (): SpanContext => ({ trace_id: ids.traceId(), span_id: ids.spanId() });
   const systemSession = await cra.sessions.start(system, systemSpan(), { agentType: 'cra-runtime' });
   const systemEvent = (
-    type: 'system.startup' | 'system.shutdown' | 'atlas.bundle.loaded' | 'atlas.bundle.rejected',
+    type:
+      | 'system.startup'
+      | 'system.shutdown'
+      | 'atlas.bundle.loaded'
+      | 'atlas.bundle.rejected'
+      | 'trace.checkpoint.signed',
     payload: Record<string, unknown>,
   ) =>
     cra.tracer.emit(systemSession.session_id, systemSpan(), [
@@ -226,6 +265,16 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     policies: b.policies.length,
     identities: b.identities.length,
   });
+  const checkpointer = await startCheckpoints(config, {
+    instanceId,
+    clock,
+    onWritten: () => metrics.checkpointWritten(),
+    record: (payload) => systemEvent('trace.checkpoint.signed', payload).then(() => undefined),
+  });
+  if (checkpointer) {
+    cra.tracer.subscribe((events) => checkpointer.checkpointer.track(events));
+    cra.traces.checkpoints = checkpointer.sink;
+  }
   await systemEvent('system.startup', {
     instance_id: instanceId,
     version: VERSION,
@@ -237,6 +286,12 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
 
   let closing = false;
   const app = await buildApp({
+    telemetry: {
+      metrics,
+      openMetrics: config.auth.openMetrics,
+      maxEventLoopDelayMs: config.load.maxEventLoopDelayMs,
+      retryAfterSeconds: config.load.retryAfterSeconds,
+    },
     cra,
     identities: () => identities,
     authMode: config.auth.mode,
@@ -245,7 +300,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     rateLimit: {
       limiter,
       limitFor: (principal) => identities.identity(principal.agentId)?.spec.rateLimit ?? config.rateLimit,
-      onLimited: (scope) => counters.rateLimited(scope),
+      onLimited: (scope) => observer.rateLimited(scope),
     },
     bodyLimitBytes: config.server.bodyLimitBytes,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
@@ -289,6 +344,8 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     app,
     cra,
     identities,
+    metrics,
+    checkpoint: async () => checkpointer?.checkpointer.checkpoint(),
     problems: () => problems,
     reload,
     async close() {
@@ -302,6 +359,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
         trace_events_emitted: cra.tracer.eventsEmitted,
       }).catch(() => undefined);
       await cra.sessions.end(system, systemSpan(), systemSession.session_id, 'shutdown').catch(() => undefined);
+      await checkpointer?.checkpointer.stop().catch(() => undefined);
       await limiter.close();
       await stores.close();
     },
@@ -309,3 +367,20 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
 }
 
 export { principalOf };
+
+async function startCheckpoints(
+  config: RuntimeConfig,
+  deps: Pick<CheckpointerOptions, 'instanceId' | 'clock' | 'onWritten' | 'record'>,
+): Promise<{ checkpointer: Checkpointer; sink: CheckpointSink } | undefined> {
+  const settings = config.trace.checkpoint;
+  // A throwaway in-memory store has nothing worth signing unless a directory is asked for.
+  if (settings.intervalSeconds <= 0 || (config.store.kind === 'memory' && !settings.dir)) return undefined;
+  const sink = checkpointDirectory(settings.dir ?? join(config.dataDir, 'checkpoints'));
+  const key = await loadSigningKey(settings.signingKeyFile ?? join(config.dataDir, 'checkpoint-key.pem'), {
+    create: settings.signingKeyFile === undefined,
+  });
+  await sink.publishKey(key.kid, key.publicJwk);
+  const checkpointer = new Checkpointer({ sink, key, ...deps });
+  checkpointer.start(settings.intervalSeconds);
+  return { checkpointer, sink };
+}

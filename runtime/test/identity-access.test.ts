@@ -289,10 +289,70 @@ describe.each<Kind>(['api-key', 'jwt'])('with %s credentials', (kind) => {
   });
 });
 
-// Known gaps in the domain (reported; not fixed here):
-describe('access rules the domain does not enforce yet', () => {
-  // resolve/execute never check the agent role: an auditor-only identity executes actions today.
-  it.todo('an identity without the agent role (auditor-only, approver-only) cannot resolve or execute');
-  // Approvals.approve marks the approval approved, then principalFor() throws: 500, no result, no event.
-  it.todo('approving the pending work of an identity removed by a reload is refused cleanly, not a 500');
+describe('roles the domain enforces', () => {
+  it('an identity without the agent role (auditor-only) can neither resolve nor execute', async () => {
+    const res = await rt.app.inject({
+      method: 'POST',
+      url: '/v1/resolve',
+      headers: { 'x-api-key': apiKeyOf('auditor') },
+      payload: resolveRequest({ agent: 'auditor' }),
+    });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.message).toContain('agent role');
+  });
+
+  it('approving the pending work of an identity removed by a reload is refused cleanly, and can be denied', async () => {
+    const own = await identityFiles(IDENTITIES, { 'github-token': { token: 't' } });
+    const local = await testRuntime(
+      { identities: [own.file], secretsDir: own.secretsDir },
+      { env: { GITHUB_API_URL: github.url } },
+    );
+    try {
+      const asKey = (agentId: string) => ({ 'x-api-key': apiKeyOf(agentId) });
+      const r = (
+        await local.app.inject({
+          method: 'POST',
+          url: '/v1/resolve',
+          headers: asKey('agent-a'),
+          payload: resolveRequest({ agent: 'agent-a', risk: 'high', hints: ['github.pulls'] }),
+        })
+      ).json<CARPResolution>();
+      const held = (
+        await local.app.inject({
+          method: 'POST',
+          url: '/v1/execute',
+          headers: asKey('agent-a'),
+          payload: executeRequest(
+            r,
+            'api.github.merge_pull_request',
+            { owner: 'o', repo: 'r', pull_number: 3, merge_method: 'squash' },
+            { agent: 'agent-a' },
+          ),
+        })
+      ).json<CARPExecutionResult>();
+      await own.write(IDENTITIES.filter((i) => i.agentId !== 'agent-a'));
+      await local.reload();
+      const approve = await local.app.inject({
+        method: 'POST',
+        url: `/v1/approvals/${held.approval_id}/approve`,
+        headers: asKey('approver'),
+      });
+      expect(approve.statusCode, approve.body).toBe(409);
+      const still = await local.app.inject({
+        method: 'GET',
+        url: `/v1/approvals/${held.approval_id}`,
+        headers: asKey('approver'),
+      });
+      expect(still.json()).toMatchObject({ status: 'pending' });
+      const deny = await local.app.inject({
+        method: 'POST',
+        url: `/v1/approvals/${held.approval_id}/deny`,
+        headers: asKey('approver'),
+        payload: { reason: 'agent removed' },
+      });
+      expect(deny.json()).toMatchObject({ status: 'denied', result: { status: 'denied' } });
+    } finally {
+      await local.close();
+    }
+  });
 });

@@ -79,12 +79,17 @@ describe('load shedding', () => {
   it('answers 503 with Retry-After in the CARP envelope while the event loop lags, probes still answer', async () => {
     const shed = await testRuntime({ 'load.maxEventLoopDelayMs': 50, 'load.retryAfterSeconds': 3 });
     try {
-      // Hog the event loop, then let under-pressure sample the delay.
-      const until = Date.now() + 1500;
-      while (Date.now() < until) {
-        /* busy */
+      // Hog the event loop in slices (so the delay monitor still gets samples, each of them
+      // late), then let under-pressure take its next sample.
+      const end = Date.now() + 1300;
+      while (Date.now() < end) {
+        const slice = Date.now() + 200;
+        while (Date.now() < slice) {
+          /* busy */
+        }
+        await new Promise((r) => setImmediate(r));
       }
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 20));
       const res = await shed.app.inject({
         method: 'POST',
         url: '/v1/resolve',

@@ -198,11 +198,17 @@ describe('keys, withRedis and outages', () => {
     expect(await raw.client.keys('resolution:*')).toEqual([]);
   });
 
-  it('withRedis swaps the shared stores, adds a redis probe, and an outage is a 503 (cache: a miss)', async () => {
+  it('withRedis swaps the shared stores, adds a redis probe; in an outage resolutions fall back to the base store, idempotency is a 503, the cache a miss', async () => {
     const conn = createRedis(redis.url, { maxReconnectDelayMs: 100 });
     await conn.connect();
     let baseClosed = false;
+    const kept = new Map<string, ResolutionRecord>();
     const base = {
+      resolutions: {
+        put: async (rec: ResolutionRecord) => void kept.set(rec.resolution.resolution_id, rec),
+        get: async (id: string) => kept.get(id) ?? null,
+        prune: async () => 0,
+      },
       health: async () => ({ pglite: { ok: true } }),
       close: async () => {
         baseClosed = true;
@@ -210,7 +216,6 @@ describe('keys, withRedis and outages', () => {
     } as unknown as Stores;
     const stores = withRedis(base, conn);
     open.push(stores);
-    expect(stores.resolutions).toBeInstanceOf(RedisResolutionStore);
     expect(stores.idempotency).toBeInstanceOf(RedisIdempotencyStore);
     expect(stores.resolutionCache).toBeInstanceOf(RedisCache);
     expect(await stores.health()).toEqual({ pglite: { ok: true }, redis: { ok: true } });
@@ -221,9 +226,13 @@ describe('keys, withRedis and outages', () => {
     await redis.kill();
     await waitUntil(async () => !conn.isReady(), { description: 'the client to notice', timeoutMs: 5_000 });
     expect((await stores.health()).redis).toMatchObject({ ok: false });
-    const failure = await stores.resolutions.get(r.resolution.resolution_id).catch((e: unknown) => e);
-    expect(failure).toBeInstanceOf(CraError);
-    expect(failure).toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503, retryAfterSeconds: 1 });
+    expect(kept.size).toBe(0); // written to Redis while it was up
+    // Redis is down: reads fall back to the base store (which never had r), writes land there.
+    expect(await stores.resolutions.get(r.resolution.resolution_id)).toBeNull();
+    const during = record(Date.now() + 60_000);
+    await stores.resolutions.put(during);
+    expect(kept.has(during.resolution.resolution_id)).toBe(true);
+    expect(await stores.resolutions.get(during.resolution.resolution_id)).toEqual(during);
     await expect(stores.idempotency.claim(randomUUID(), 'k', Date.now() + 1000)).rejects.toMatchObject({
       code: 'SERVICE_UNAVAILABLE',
     });

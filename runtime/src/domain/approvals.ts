@@ -76,6 +76,18 @@ export class Approvals {
   }
 
   async approve(principal: Principal, approvalId: string, reason?: string): Promise<ApprovalView> {
+    const pending = await this.deps.stores.approvals.get(approvalId);
+    // The approved execution runs as the requesting agent: that identity must still exist.
+    if (pending && canRead(principal, pending)) {
+      try {
+        this.deps.principalFor(pending.agent_id);
+      } catch {
+        throw new CraError(
+          'CONFLICT',
+          `agent ${pending.agent_id} no longer has an identity; deny this approval instead`,
+        );
+      }
+    }
     const approval = await this.decide(principal, approvalId, 'approved', reason);
     const leading = [
       {

@@ -55,7 +55,13 @@ export interface ResolveProgress {
   onResolution?(resolution: CARPResolution): void;
 }
 
+/** The caller acts as an agent (role `agent`) and is the request's requester. */
 export function assertRequester(ctx: CallContext, agentId: string): void {
+  if (!ctx.principal.roles.includes('agent')) {
+    throw new CraError('FORBIDDEN', 'resolve, execute and validate need the agent role', {
+      details: { roles: ctx.principal.roles },
+    });
+  }
   if (agentId !== ctx.principal.agentId) {
     throw new CraError('FORBIDDEN', `requester.agent_id "${agentId}" is not the authenticated agent`, {
       details: { authenticated_agent: ctx.principal.agentId },

@@ -21,5 +21,7 @@ export interface RateLimiter {
   peek(key: string, limit: Limit, cost?: number): Promise<LimitDecision>;
   /** `local`, `redis`, or `local-fallback` when the shared store is unreachable. */
   mode(): string;
+  /** Detail for /readyz (e.g. the fallback share while Redis is down). */
+  health?(): { ok: boolean; mode: string; detail?: string };
   close(): Promise<void>;
 }

@@ -28,6 +28,9 @@ export async function registerTelemetry(app: FastifyInstance, options: Telemetry
       retryAfter: options.retryAfterSeconds,
       // Thrown, so the error handler answers with the CARPError envelope and Retry-After.
       pressureHandler: (_request: FastifyRequest, _reply: FastifyReply, type: string, value: number | undefined) => {
+        // No delay sample in the last interval (one long synchronous task, e.g. start-up) reads as
+        // Infinity; that says nothing about the load now, so it does not shed.
+        if (value !== undefined && !Number.isFinite(value)) return;
         options.metrics.loadShed();
         throw new CraError(
           'SERVICE_UNAVAILABLE',

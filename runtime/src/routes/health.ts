@@ -21,7 +21,7 @@ export function healthRoutes(app: FastifyInstance, cra: Cra, lifecycle: Readines
       status: ok ? 'ready' : 'not_ready',
       bundle,
       stores,
-      rate_limiter: cra.limiter.mode(),
+      rate_limiter: cra.limiter.health?.() ?? { ok: true, mode: cra.limiter.mode() },
       ...(draining ? { draining: true } : {}),
     });
   });

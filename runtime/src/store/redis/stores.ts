@@ -4,8 +4,8 @@
  * approvals stay in the base (SQL) stores. Adds a `redis` readiness probe; closing the stores
  * closes the base stores and then the Redis connection.
  */
-import type { CARPResolution } from '@cra/core';
-import type { Stores } from '../ports.js';
+import { CraError, type CARPResolution } from '@cra/core';
+import type { ResolutionStore, Stores } from '../ports.js';
 import { RedisCache } from './cache.js';
 import type { RedisConnection } from './client.js';
 import { RedisIdempotencyStore } from './idempotency-store.js';
@@ -23,6 +23,37 @@ export interface WithRedisOptions {
   beforeCloseRedis?: () => Promise<void>;
 }
 
+/**
+ * Resolutions in Redis, falling back to the base store while Redis is unreachable: a resolve
+ * keeps working during a Redis outage, and a resolution written then is still found by every
+ * replica (they all look in the base store when Redis has no answer).
+ */
+export function tieredResolutions(primary: ResolutionStore, fallback: ResolutionStore): ResolutionStore {
+  const unavailable = (err: unknown): boolean => err instanceof CraError && err.code === 'SERVICE_UNAVAILABLE';
+  return {
+    async put(record) {
+      try {
+        await primary.put(record);
+      } catch (err) {
+        if (!unavailable(err)) throw err;
+        await fallback.put(record);
+      }
+    },
+    async get(id) {
+      try {
+        const found = await primary.get(id);
+        if (found) return found;
+      } catch (err) {
+        if (!unavailable(err)) throw err;
+      }
+      return fallback.get(id);
+    },
+    async prune(before) {
+      return fallback.prune(before);
+    },
+  };
+}
+
 export function withRedis(base: Stores, redis: RedisConnection, options: WithRedisOptions = {}): Stores {
   const timing = {
     ...(options.graceMs !== undefined ? { graceMs: options.graceMs } : {}),
@@ -30,7 +61,7 @@ export function withRedis(base: Stores, redis: RedisConnection, options: WithRed
   };
   return {
     ...base,
-    resolutions: new RedisResolutionStore(redis, timing),
+    resolutions: tieredResolutions(new RedisResolutionStore(redis, timing), base.resolutions),
     idempotency: new RedisIdempotencyStore(redis, timing),
     resolutionCache: new RedisCache<CARPResolution>(redis, 'resolutions', {
       ...(options.onCacheError ? { onError: options.onCacheError } : {}),
