@@ -35,17 +35,28 @@ describe('embedded store', () => {
 
     const second = await testRuntime({ 'store.kind': 'embedded', dataDir });
     try {
-      const stored = await second.app.inject({ method: 'GET', url: `/v1/resolutions/${r.resolution_id}`, headers: auth() });
+      const stored = await second.app.inject({
+        method: 'GET',
+        url: `/v1/resolutions/${r.resolution_id}`,
+        headers: auth(),
+      });
       expect(stored.json()).toEqual(r);
       // The resolution is still executable after the restart (merge waits for approval).
       const exec = await second.app.inject({
         method: 'POST',
         url: '/v1/execute',
         headers: auth(),
-        payload: executeRequest(r, 'api.github.merge_pull_request', { owner: 'o', repo: 'r', pull_number: 1, merge_method: 'squash' }),
+        payload: executeRequest(r, 'api.github.merge_pull_request', {
+          owner: 'o',
+          repo: 'r',
+          pull_number: 1,
+          merge_method: 'squash',
+        }),
       });
       expect(exec.statusCode, exec.body).toBe(202);
-      const events = (await second.app.inject({ method: 'GET', url: `/v1/traces/${r.session_id}`, headers: auth() })).json<{
+      const events = (
+        await second.app.inject({ method: 'GET', url: `/v1/traces/${r.session_id}`, headers: auth() })
+      ).json<{
         events: TraceEvent[];
       }>().events;
       expect(verifyChain(events).valid).toBe(true);
@@ -54,6 +65,20 @@ describe('embedded store', () => {
     } finally {
       await second.close();
     }
+  });
+});
+
+describe('data directory lock', () => {
+  it('refuses a second runtime on the same data directory instead of corrupting it', async () => {
+    const dataDir = await temp('cra-lock-');
+    const first = await testRuntime({ 'store.kind': 'embedded', dataDir });
+    try {
+      await expect(testRuntime({ 'store.kind': 'embedded', dataDir })).rejects.toThrow(/already open in this process|in use by process/);
+    } finally {
+      await first.close();
+    }
+    const again = await testRuntime({ 'store.kind': 'embedded', dataDir });
+    await again.close();
   });
 });
 

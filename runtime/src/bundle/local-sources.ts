@@ -24,6 +24,9 @@ export interface SourceProblem {
   source: string;
   path: string;
   message: string;
+  /** 1-based position in the source file, when known. */
+  line?: number;
+  column?: number;
 }
 
 async function isDir(path: string): Promise<boolean> {
@@ -78,10 +81,15 @@ export async function readAtlasDir(dir: string): Promise<{ atlas?: LoadedAtlas; 
   if ('errors' in parsed) return { problems: parsed.errors.map((e) => ({ source, ...e })) };
   const files: Record<string, string> = {};
   const problems: SourceProblem[] = [];
+  // The pack that needs a file, so a problem names it by JSON Pointer.
+  const packOf = (rel: string): string => {
+    const i = (parsed.manifest.contextPacks ?? []).findIndex((p) => (p.file ?? `context/${p.id}.md`) === rel);
+    return i === -1 ? '' : `/contextPacks/${i}`;
+  };
   for (const rel of requiredFiles(parsed.manifest)) {
     const abs = resolve(dir, rel);
     if (!abs.startsWith(resolve(dir))) {
-      problems.push({ source, path: '', message: `context file ${rel} is outside the atlas directory` });
+      problems.push({ source, path: packOf(rel), message: `context file ${rel} is outside the atlas directory` });
       continue;
     }
     try {
@@ -89,7 +97,7 @@ export async function readAtlasDir(dir: string): Promise<{ atlas?: LoadedAtlas; 
     } catch (err) {
       problems.push({
         source,
-        path: '',
+        path: packOf(rel),
         message: `cannot read ${rel}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
       });
     }

@@ -26,13 +26,11 @@ export interface AtlasProblem {
   message: string;
 }
 
-/** readAtlasDir passes core's ManifestIssue through, so line and column ride along when known. */
 export function toAtlasProblem(p: SourceProblem): AtlasProblem {
-  const located = p as SourceProblem & { line?: number; column?: number };
   return {
     file: p.source,
-    ...(located.line !== undefined ? { line: located.line } : {}),
-    ...(located.column !== undefined ? { column: located.column } : {}),
+    ...(p.line !== undefined ? { line: p.line } : {}),
+    ...(p.column !== undefined ? { column: p.column } : {}),
     pointer: p.path,
     message: p.message,
   };

@@ -5,8 +5,6 @@
  */
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import closeWithGrace from 'close-with-grace';
-import type { FastifyServerOptions } from 'fastify';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { RuntimeConfig } from '../config/schema.js';
 import { CliError, systemReason } from './errors.js';
@@ -103,64 +101,16 @@ export function registerServe(program: Command, run: CommandRunner): void {
     );
 }
 
-/** pino options for fastify: JSON lines, secrets redacted, pretty only on a terminal when available. */
-function loggerOptions(level: string, redact: string[]): FastifyServerOptions['logger'] {
-  let pretty: boolean;
-  try {
-    pretty = process.stdout.isTTY === true && import.meta.resolve('pino-pretty') !== '';
-  } catch {
-    pretty = false; // pino-pretty is a development dependency: plain JSON lines without it
-  }
-  return {
-    level,
-    redact: { paths: redact, censor: '[REDACTED]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss' } } } : {}),
-  };
-}
-
-/**
- * Runs the runtime until a signal. This is server.ts's startServer with the logger handed to
- * fastify as options: startServer passes a pino instance as `logger`, which fastify 5 refuses
- * ("logger options only accepts a configuration object"; instances go in `loggerInstance`).
- */
+/** Runs the runtime until a signal (server.ts owns the process concerns). */
 async function serve(config: Readonly<RuntimeConfig>): Promise<void> {
   // Loaded here, not at the top: the other commands start faster without the runtime's modules.
-  const [{ createRuntime }, { LOG_REDACT }] = await Promise.all([import('../runtime.js'), import('../server.js')]);
-  let runtime;
+  const { startServer, ListenError } = await import('../server.js');
+  let server;
   try {
-    runtime = await createRuntime(config, { logger: loggerOptions(config.log.level, LOG_REDACT) });
+    server = await startServer(config);
   } catch (err) {
+    if (err instanceof ListenError) throw new CliError(`${err.message} (${systemReason(err.cause)})`);
     throw new CliError(`the runtime did not start: ${(err as Error).message}`);
   }
-  const log = runtime.app.log;
-  if (config.auth.mode === 'insecure-none') {
-    log.warn(
-      'authentication is OFF (auth.mode=insecure-none): any caller may act as any agent; never use this beyond a laptop',
-    );
-  } else if (runtime.identities.size === 0) {
-    log.warn('no agent identities are configured: every /v1 request will be refused with 401');
-  }
-  for (const p of runtime.problems()) log.warn({ source: p.source, path: p.path }, p.message);
-  let address: string;
-  try {
-    address = await runtime.app.listen({ host: config.server.host, port: config.server.port });
-  } catch (err) {
-    await runtime.close().catch(() => undefined);
-    throw new CliError(`cannot listen on ${config.server.host}:${config.server.port} (${systemReason(err)})`);
-  }
-  const bundle = runtime.cra.bundles.current;
-  log.info(
-    { address, bundle_version: bundle.version, atlases: bundle.atlases.map((a) => a.atlas.ref) },
-    'cra runtime listening',
-  );
-  const closed = new Promise<void>((done) => runtime.app.server.once('close', () => done()));
-  closeWithGrace(
-    { delay: config.server.shutdownGraceMs, logger: { error: (message: unknown) => log.error(message) } },
-    async ({ signal, err }) => {
-      if (err) log.error({ err }, 'shutting down after an uncaught error');
-      else log.info({ signal }, 'shutting down');
-      await runtime.close();
-    },
-  );
-  await closed;
+  await server.closed;
 }
