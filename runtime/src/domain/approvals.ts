@@ -100,15 +100,59 @@ export class Approvals {
         },
       },
     ];
-    const result = await this.deps.execute.runApproved(
-      { principal: this.deps.principalFor(approval.agent_id) },
-      approval.request,
-      approval.execution_id,
-      this.span(approval),
-      leading,
-    );
+    const span = this.span(approval);
+    let result: CARPExecutionResult;
+    try {
+      result = await this.deps.execute.runApproved(
+        { principal: this.deps.principalFor(approval.agent_id) },
+        approval.request,
+        approval.execution_id,
+        span,
+        leading,
+      );
+    } catch (err) {
+      // Approved, but no longer permitted (a policy or the bundle changed meanwhile): the
+      // decision and the refusal are recorded, and the execution gets its final result.
+      if (!(err instanceof CraError) || err.status >= 500) throw err;
+      await this.deps.tracer.emit(approval.session_id, span, [
+        ...leading,
+        {
+          type: 'carp.action.denied',
+          severity: 'warn',
+          payload: {
+            approval_id: approval.approval_id,
+            execution_id: approval.execution_id,
+            action_type: approval.action_type,
+            error_code: err.code,
+            reason: err.message,
+          },
+        },
+      ]);
+      result = this.finalResult(approval, span, { code: err.code, message: err.message }, leading.length + 1);
+    }
     await this.deps.stores.executions.put(result, approval.agent_id, approval.session_id);
     return { ...approval, result };
+  }
+
+  private finalResult(
+    approval: ApprovalRecord,
+    span: SpanContext,
+    error: { code: string; message: string },
+    events: number,
+  ): CARPExecutionResult {
+    return {
+      carp_version: CARP_VERSION,
+      request_id: approval.request.request_id,
+      execution_id: approval.execution_id,
+      resolution_id: approval.resolution_id,
+      action_id: approval.action_id,
+      timestamp: isoTime(this.deps.clock.now()),
+      status: 'denied',
+      approval_id: approval.approval_id,
+      error: { ...error, retriable: false },
+      metrics: { duration_ms: 0 },
+      telemetry_link: { trace_id: span.trace_id, span_id: span.span_id, events_emitted: events },
+    };
   }
 
   async deny(principal: Principal, approvalId: string, reason?: string): Promise<ApprovalView> {
@@ -192,23 +236,14 @@ export class Approvals {
       },
     ]);
     const timedOut = type === 'carp.action.approval.timeout';
-    const result: CARPExecutionResult = {
-      carp_version: CARP_VERSION,
-      request_id: approval.request.request_id,
-      execution_id: approval.execution_id,
-      resolution_id: approval.resolution_id,
-      action_id: approval.action_id,
-      timestamp: isoTime(this.deps.clock.now()),
-      status: 'denied',
-      approval_id: approval.approval_id,
-      error: {
-        code: timedOut ? 'TIMEOUT' : 'ACTION_NOT_PERMITTED',
-        message: timedOut ? 'no approver decided before the approval timed out' : 'an approver denied this execution',
-        retriable: false,
-      },
-      metrics: { duration_ms: 0 },
-      telemetry_link: { trace_id: span.trace_id, span_id: span.span_id, events_emitted: 1 },
-    };
+    const result = this.finalResult(
+      approval,
+      span,
+      timedOut
+        ? { code: 'TIMEOUT', message: 'no approver decided before the approval timed out' }
+        : { code: 'ACTION_NOT_PERMITTED', message: 'an approver denied this execution' },
+      1,
+    );
     await this.deps.stores.executions.put(result, approval.agent_id, approval.session_id);
     return result;
   }
