@@ -207,6 +207,7 @@ export function evaluatePolicies(
   sources: readonly RuleSource[],
   facts: EvaluationFacts,
   target: PolicyTarget,
+  options: { approvalTimeoutSeconds?: number } = {},
 ): PolicyOutcome {
   const perSource: Record<string, PolicySourceStats> = {};
   for (const source of sources) perSource[source.id] ??= { evaluated: 0, matched: 0, timeMs: 0 };
@@ -236,7 +237,7 @@ export function evaluatePolicies(
   if (acc.requiresApproval) {
     outcome.approval = {
       approvers: acc.approvers.length > 0 ? acc.approvers : [...DEFAULT_APPROVERS],
-      timeoutSeconds: acc.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+      timeoutSeconds: acc.timeoutSeconds ?? options.approvalTimeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS,
     };
   }
   if (acc.rateLimit) outcome.rateLimit = acc.rateLimit;

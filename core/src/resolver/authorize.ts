@@ -74,6 +74,8 @@ export interface AuthorizeInput {
   now: number;
   /** An approved execution runs even if its resolution expired while waiting for the approver. */
   ignoreExpiry?: boolean;
+  /** Approval timeout for rules that set none (the runtime's resolver.approvalTimeoutSeconds). */
+  approvalTimeoutSeconds?: number;
 }
 
 function refuse(
@@ -151,21 +153,38 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
   // Re-evaluate with everything known now: parameters, the clock, the current bundle's rules.
   // Request-level rules first: a deny added since the resolution applies at once.
   const sources = sourcesFor(index, atlas, principal);
-  const requestOutcome = evaluatePolicies(sources, factsFor(principal, input.requestRiskTier, now), 'request');
+  const timeouts =
+    input.approvalTimeoutSeconds === undefined ? {} : { approvalTimeoutSeconds: input.approvalTimeoutSeconds };
+  const requestOutcome = evaluatePolicies(
+    sources,
+    factsFor(principal, input.requestRiskTier, now),
+    'request',
+    timeouts,
+  );
   const outcome = evaluatePolicies(
     sources,
     factsFor(principal, input.requestRiskTier, now, atlas, action, parameters),
     'action',
+    timeouts,
   );
   const denying = [...requestOutcome.denyingRules, ...outcome.denyingRules];
   // Every fact is known at execute time; a rule still `unknown` cannot vouch for the action.
-  const undecided = outcome.matched.filter((m) => m.truth === 'unknown' && (m.rule.effect === 'deny' || m.rule.effect === 'allow'));
+  const undecided = outcome.matched.filter(
+    (m) => m.truth === 'unknown' && (m.rule.effect === 'deny' || m.rule.effect === 'allow'),
+  );
   if (denying.length > 0 || !outcome.allowed || undecided.some((m) => m.rule.effect === 'deny')) {
-    const refs = [...denying, ...undecided.filter((m) => m.rule.effect === 'deny')].map((m) => `${m.sourceId}#${m.rule.id}`);
+    const refs = [...denying, ...undecided.filter((m) => m.rule.effect === 'deny')].map(
+      (m) => `${m.sourceId}#${m.rule.id}`,
+    );
     const first = denying[0];
-    refuse('policy', 'ACTION_NOT_PERMITTED', first?.rule.message ?? 'no policy allows this action with these parameters', {
-      policy_refs: refs,
-    });
+    refuse(
+      'policy',
+      'ACTION_NOT_PERMITTED',
+      first?.rule.message ?? 'no policy allows this action with these parameters',
+      {
+        policy_refs: refs,
+      },
+    );
   }
   const postConstraintViolations = checkParameterConstraints(parameters, outcome.constraints);
   if (postConstraintViolations.length > 0) {
@@ -184,7 +203,9 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
     { approvers?: string[]; timeout_seconds?: number } | undefined;
   const approval = requiresApproval
     ? {
-        approvers: outcome.approval?.approvers ?? requestOutcome.approval?.approvers ?? grantApproval?.approvers ?? ['role:approver'],
+        approvers: outcome.approval?.approvers ??
+          requestOutcome.approval?.approvers ??
+          grantApproval?.approvers ?? ['role:approver'],
         timeoutSeconds: Math.min(
           outcome.approval?.timeoutSeconds ?? Number.POSITIVE_INFINITY,
           grantApproval?.timeout_seconds ?? Number.POSITIVE_INFINITY,
@@ -194,15 +215,22 @@ export function authorizeExecution(input: AuthorizeInput): AuthorizedExecution {
         ),
       }
     : undefined;
-  if (approval && !Number.isFinite(approval.timeoutSeconds)) approval.timeoutSeconds = 900;
+  if (approval && !Number.isFinite(approval.timeoutSeconds)) {
+    approval.timeoutSeconds = input.approvalTimeoutSeconds ?? 900;
+  }
 
   // The strictest of the grant's limit and the current bundle's wins (§4).
   const fromGrant = grant.rate_limit
-    ? { requests: grant.rate_limit.requests, windowSeconds: grant.rate_limit.window_seconds, scope: grant.rate_limit.scope }
+    ? {
+        requests: grant.rate_limit.requests,
+        windowSeconds: grant.rate_limit.window_seconds,
+        scope: grant.rate_limit.scope,
+      }
     : undefined;
   const fromNow = outcome.rateLimit;
   const rate = (l: { requests: number; windowSeconds: number }): number => l.requests / l.windowSeconds;
-  const limit = fromGrant && fromNow ? (rate(fromNow) <= rate(fromGrant) ? fromNow : fromGrant) : (fromNow ?? fromGrant);
+  const limit =
+    fromGrant && fromNow ? (rate(fromNow) <= rate(fromGrant) ? fromNow : fromGrant) : (fromNow ?? fromGrant);
   return {
     grant,
     atlas,

@@ -51,9 +51,11 @@ const DEFAULT_PACK_TTL_SECONDS = 3600;
 
 /** Words that say nothing about a topic; they never count toward a pack's score. */
 const STOP_WORDS: ReadonlySet<string> = new Set(
-  ('a an and are as at be but by for from has have i in into is it its me my not of on or our please ' +
+  (
+    'a an and are as at be but by for from has have i in into is it its me my not of on or our please ' +
     'should so that the their them then there these this to us was we what when where which who will ' +
-    'with you your').split(' '),
+    'with you your'
+  ).split(' '),
 );
 
 export function wordsOf(text: string): string[] {

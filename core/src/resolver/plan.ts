@@ -224,7 +224,8 @@ export function planResolution(input: PlanInput): ResolutionPlan {
   // Request-level rules decide the whole resolution.
   const requestSources = uniqueSources(selection.atlases.flatMap((a) => sourcesFor(index, a, principal)));
   const requestFacts = factsFor(principal, requestRisk, now);
-  const requestOutcome = evaluatePolicies(requestSources, requestFacts, 'request');
+  const timeouts = { approvalTimeoutSeconds: defaults.approvalTimeoutSeconds };
+  const requestOutcome = evaluatePolicies(requestSources, requestFacts, 'request', timeouts);
   record(apps, requestSources, requestOutcome, 'request');
   const redactions: RedactionRule[] = [...requestOutcome.redactions];
 
@@ -324,7 +325,12 @@ export function planResolution(input: PlanInput): ResolutionPlan {
         );
         continue;
       }
-      const outcome = evaluatePolicies(sources, factsFor(principal, requestRisk, now, atlas, action), 'action');
+      const outcome = evaluatePolicies(
+        sources,
+        factsFor(principal, requestRisk, now, atlas, action),
+        'action',
+        timeouts,
+      );
       evaluated += outcome.evaluated;
       matched += outcome.matched.length;
       record(apps, sources, outcome, action.type);

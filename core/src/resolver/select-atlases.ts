@@ -62,7 +62,9 @@ export function selectAtlases(index: BundleIndex, principal: Principal, request:
   // Of several versions of one atlas the highest serves, unless a scope entry pins a version.
   const pinned = new Set(
     usable
-      .filter((a) => scope?.some((e) => e.includes('@') && scopeEntryMatches(e, { ...a.atlas, version: a.atlas.spec.version })))
+      .filter((a) =>
+        scope?.some((e) => e.includes('@') && scopeEntryMatches(e, { ...a.atlas, version: a.atlas.spec.version })),
+      )
       .map((a) => a.atlas.ref),
   );
   const latest = new Set(latestVersions(usable.filter((a) => !pinned.has(a.atlas.ref))));

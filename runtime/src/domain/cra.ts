@@ -71,6 +71,7 @@ export function createCra(deps: CraDeps): Cra {
     runner: deps.runner,
     ids: deps.ids,
     clock: deps.clock,
+    approvalTimeoutSeconds: deps.defaults.approvalTimeoutSeconds,
     ...(deps.observer ? { observer: deps.observer } : {}),
   });
   const approvals = new Approvals({

@@ -65,6 +65,8 @@ export interface ExecuteDeps {
   runner: ActionRunner;
   ids: IdSource;
   clock: Clock;
+  /** For approval rules that set no timeout (resolver.approvalTimeoutSeconds). */
+  approvalTimeoutSeconds: number;
   observer?: ExecuteObserver;
 }
 
@@ -155,6 +157,7 @@ export class ExecuteOperation {
         principal: ctx.principal,
         index: this.deps.bundles.current,
         now: this.deps.clock.now(),
+        approvalTimeoutSeconds: this.deps.approvalTimeoutSeconds,
       });
       await this.deps.tracer.emit(request.requester.session_id, span, [requested], authorized.redactions);
       return { request, record, authorized, span };
@@ -186,7 +189,11 @@ export class ExecuteOperation {
     return this.inSpan(ctx, body, 'validate', (request, span) => this.validateIn(ctx, request, span));
   }
 
-  private async validateIn(ctx: CallContext, request: ExecuteRequest, span: SpanContext): Promise<CARPValidationResult> {
+  private async validateIn(
+    ctx: CallContext,
+    request: ExecuteRequest,
+    span: SpanContext,
+  ): Promise<CARPValidationResult> {
     const now = () => isoTime(this.deps.clock.now());
     let checked: Checked;
     try {
@@ -366,7 +373,10 @@ export class ExecuteOperation {
     validated: TraceStep,
   ): Promise<CARPExecutionResult> {
     const { request, authorized, span } = checked;
-    const approval = authorized.approval ?? { approvers: ['role:approver'], timeoutSeconds: 900 };
+    const approval = authorized.approval ?? {
+      approvers: ['role:approver'],
+      timeoutSeconds: this.deps.approvalTimeoutSeconds,
+    };
     const now = this.deps.clock.now();
     const approvalId = this.deps.ids.uuid();
     const expiresAt = isoTime(now + approval.timeoutSeconds * 1000);
@@ -559,6 +569,7 @@ export class ExecuteOperation {
       principal: ctx.principal,
       index: this.deps.bundles.current,
       now: this.deps.clock.now(),
+      approvalTimeoutSeconds: this.deps.approvalTimeoutSeconds,
       ignoreExpiry: true,
     });
     return this.run({ request, record, authorized, span }, executionId, leading);

@@ -23,12 +23,18 @@ const tracer = trace.getTracer(COMPONENT, VERSION);
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 const valid = (hex: string | undefined): hex is string => hex !== undefined && !/^0+$/.test(hex);
 
-function parentContext(ids: IdSource, telemetry: { trace_id?: string; parent_span_id?: string } | undefined, traceparent?: string): Context {
+function parentContext(
+  ids: IdSource,
+  telemetry: { trace_id?: string; parent_span_id?: string } | undefined,
+  traceparent?: string,
+): Context {
   const parsed = traceparent ? TRACEPARENT.exec(traceparent) : null;
   const traceId = valid(telemetry?.trace_id) ? telemetry.trace_id : parsed?.[1];
   if (!valid(traceId)) return otelContext.active();
   const parentSpanId = telemetry?.trace_id
-    ? valid(telemetry.parent_span_id) ? telemetry.parent_span_id : undefined
+    ? valid(telemetry.parent_span_id)
+      ? telemetry.parent_span_id
+      : undefined
     : parsed?.[2];
   return trace.setSpanContext(ROOT_CONTEXT, {
     traceId,
@@ -55,19 +61,20 @@ export async function inOperationSpan<T>(
     const sc = otel.spanContext();
     const parentSc = trace.getSpanContext(parent);
     // A no-op tracer (no SDK registered) echoes the parent's context: mint our own ids then.
-    const traceSpan: SpanContext = trace.isSpanContextValid(sc) && sc.spanId !== parentSc?.spanId
-      ? {
-          trace_id: sc.traceId,
-          span_id: sc.spanId,
-          ...(parentSc && valid(parentSc.spanId) && parentSc.isRemote && parentSc.traceId === sc.traceId
-            ? { parent_span_id: parentSc.spanId }
-            : {}),
-        }
-      : {
-          trace_id: parentSc && valid(parentSc.traceId) ? parentSc.traceId : ids.traceId(),
-          span_id: ids.spanId(),
-          ...(parentSc && valid(parentSc.spanId) ? { parent_span_id: parentSc.spanId } : {}),
-        };
+    const traceSpan: SpanContext =
+      trace.isSpanContextValid(sc) && sc.spanId !== parentSc?.spanId
+        ? {
+            trace_id: sc.traceId,
+            span_id: sc.spanId,
+            ...(parentSc && valid(parentSc.spanId) && parentSc.isRemote && parentSc.traceId === sc.traceId
+              ? { parent_span_id: parentSc.spanId }
+              : {}),
+          }
+        : {
+            trace_id: parentSc && valid(parentSc.traceId) ? parentSc.traceId : ids.traceId(),
+            span_id: ids.spanId(),
+            ...(parentSc && valid(parentSc.spanId) ? { parent_span_id: parentSc.spanId } : {}),
+          };
     try {
       return await fn(traceSpan, otel);
     } catch (err) {
@@ -82,7 +89,12 @@ export async function inOperationSpan<T>(
 }
 
 /** A child span around a store or executor call. */
-export async function inChildSpan<T>(name: string, kind: SpanKind, attributes: Attributes, fn: () => Promise<T>): Promise<T> {
+export async function inChildSpan<T>(
+  name: string,
+  kind: SpanKind,
+  attributes: Attributes,
+  fn: () => Promise<T>,
+): Promise<T> {
   return tracer.startActiveSpan(name, { kind, attributes }, async (span) => {
     try {
       return await fn();
