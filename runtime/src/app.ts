@@ -42,13 +42,15 @@ export interface AppDeps {
   /** Per-agent request limit of /v1 (limiter + limitFor(principal)), checked after auth. */
   rateLimit?: RequestRateLimitOptions;
   bodyLimitBytes?: number;
+  /** Whole-request timeout in ms (0 = none). */
+  requestTimeoutMs?: number;
   logger?: FastifyServerOptions['logger'];
   ids?: IdSource;
   lifecycle?: ReadinessSource;
   /** SSE and WebSocket streaming: heartbeat interval, slow-consumer limit, subscriptions per socket. */
   streaming?: Partial<TraceStreamOptions>;
   /** Prometheus metrics, load shedding; `/metrics` open unless `openMetrics` is false. */
-  telemetry?: TelemetryOptions & { openMetrics: boolean };
+  telemetry?: TelemetryOptions & { openMetrics: boolean; serveMetrics: boolean };
 }
 
 export const OPENAPI_INFO = {
@@ -63,6 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: deps.bodyLimitBytes ?? 1_048_576,
+    requestTimeout: deps.requestTimeoutMs ?? 0,
     requestIdHeader: 'x-request-id',
     genReqId: () => ids.uuid(),
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
@@ -103,7 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   if (deps.telemetry) {
     await registerTelemetry(app, deps.telemetry);
-    if (deps.telemetry.openMetrics) metricsRoute(app, deps.telemetry.metrics);
+    if (deps.telemetry.serveMetrics && deps.telemetry.openMetrics) metricsRoute(app, deps.telemetry.metrics);
   }
   healthRoutes(app, deps.cra, deps.lifecycle ?? { draining: () => false });
 
@@ -118,7 +121,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     approvalRoutes(api, deps.cra);
     atlasRoutes(api, deps.cra);
     statsRoutes(api, deps.cra, { snapshot: () => ({ ...deps.counters.snapshot(), ...traceStream.snapshot() }) });
-    if (deps.telemetry && !deps.telemetry.openMetrics) metricsRoute(api, deps.telemetry.metrics, 'auth');
+    if (deps.telemetry?.serveMetrics && !deps.telemetry.openMetrics) {
+      metricsRoute(api, deps.telemetry.metrics, 'auth');
+    }
   });
   return app;
 }

@@ -289,6 +289,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     telemetry: {
       metrics,
       openMetrics: config.auth.openMetrics,
+      serveMetrics: config.metrics.enabled,
       maxEventLoopDelayMs: config.load.maxEventLoopDelayMs,
       retryAfterSeconds: config.load.retryAfterSeconds,
     },
@@ -303,6 +304,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
       onLimited: (scope) => observer.rateLimited(scope),
     },
     bodyLimitBytes: config.server.bodyLimitBytes,
+    requestTimeoutMs: config.server.requestTimeoutMs,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ids,
     lifecycle: { draining: () => closing },

@@ -145,20 +145,30 @@ export async function loadConfig(input: LoadConfigInput = {}): Promise<Readonly<
     }
   }
   const fromEnv: Record<string, unknown> = {};
+  /** Dotted path → the variable that set it, so a bad value is reported under the variable's name. */
+  const setBy = new Map<string, string>();
   for (const [name, spec] of Object.entries(ENV_VARS)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    setPath(fromEnv, spec.path, coerce(name, raw, spec.kind, problems));
+    const before = problems.length;
+    const value = coerce(name, raw, spec.kind, problems);
+    if (problems.length > before) continue; // reported once, as the variable
+    setPath(fromEnv, spec.path, value);
+    setBy.set(spec.path, name);
   }
   const fromFlags: Record<string, unknown> = {};
   for (const [path, value] of Object.entries(input.overrides ?? {})) {
-    if (value !== undefined) setPath(fromFlags, path, value);
+    if (value !== undefined) {
+      setPath(fromFlags, path, value);
+      setBy.delete(path);
+    }
   }
   const config = merge(merge(fromFile, fromEnv), fromFlags);
   if (!validate(config)) {
     for (const v of toViolations(validate.errors)) {
       const where = v.path.replace(/^\//, '').replace(/\//g, '.') || '(root)';
-      problems.push(`${where}: ${v.message}`);
+      const variable = setBy.get(where);
+      problems.push(variable ? `${variable} (${where}): ${v.message}` : `${where}: ${v.message}`);
     }
   }
   const typed = config as unknown as RuntimeConfig;
