@@ -125,6 +125,8 @@ export class CraError extends Error {
   readonly details: Record<string, unknown> | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly retriable: boolean;
+  /** The TRACE/OpenTelemetry trace of the operation that failed, once known. */
+  traceId: string | undefined;
 
   constructor(
     code: ErrorCode,

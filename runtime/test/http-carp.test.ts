@@ -322,6 +322,9 @@ describe('execute', () => {
       expect(last!.statusCode).toBe(429);
       expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
       expect(last!.json()).toMatchObject({ error: { code: 'RATE_LIMITED' }, retry: { retriable: true } });
+      expect(last!.headers['ratelimit-policy']).toBe('30;w=60');
+      expect(last!.headers.ratelimit).toMatch(/^limit=30, remaining=0, reset=\d+$/);
+      expect(last!.json().error.trace_id).toMatch(/^[0-9a-f]{32}$/);
     } finally {
       await limited.close();
     }

@@ -29,7 +29,7 @@ export interface AuthorizedExecution {
 }
 
 export type CheckName =
-  'resolution_unexpired' | 'caller' | 'decision' | 'grant' | 'grant_valid' | 'parameters' | 'policy';
+  'resolution' | 'resolution_unexpired' | 'caller' | 'decision' | 'grant' | 'grant_valid' | 'parameters' | 'policy';
 
 export class ExecutionRefused extends CraError {
   readonly check: CheckName;

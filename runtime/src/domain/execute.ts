@@ -145,7 +145,7 @@ export class ExecuteOperation {
     try {
       if (!record) {
         throw new ExecutionRefused(
-          'resolution_unexpired',
+          'resolution',
           new CraError('RESOLUTION_NOT_FOUND', `resolution ${call.resolution_id} does not exist`),
         );
       }

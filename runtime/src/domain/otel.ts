@@ -15,7 +15,7 @@ import {
   type Context,
   type Span,
 } from '@opentelemetry/api';
-import type { IdSource } from '@cra/core';
+import { CraError, type IdSource } from '@cra/core';
 import { COMPONENT, VERSION } from '../version.js';
 import type { SpanContext } from './tracer.js';
 
@@ -81,6 +81,7 @@ export async function inOperationSpan<T>(
       otel.recordException(err as Error);
       otel.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
       otel.setAttribute('error.type', (err as { code?: string }).code ?? 'internal');
+      if (err instanceof CraError) err.traceId ??= traceSpan.trace_id;
       throw err;
     } finally {
       otel.end();

@@ -20,6 +20,7 @@ export function envelope(body: unknown, fallbackRequestId: string, error: CraErr
       code: error.code,
       message: error.message,
       ...(error.details ? { details: error.details } : {}),
+      ...(error.traceId ? { trace_id: error.traceId } : {}),
     },
     retry: {
       retriable: error.retriable,
@@ -67,6 +68,18 @@ function fromFastify(error: FastifyError): CraError | undefined {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: CraError): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+  const limit =
+    error.code === 'RATE_LIMITED'
+      ? (error.details as { limit?: number; window_seconds?: number } | undefined)
+      : undefined;
+  if (limit?.limit !== undefined && limit.window_seconds !== undefined) {
+    // The limit that refused this request, not the per-agent request limit set earlier.
+    reply.header('ratelimit-policy', `${limit.limit};w=${limit.window_seconds}`);
+    reply.header(
+      'ratelimit',
+      `limit=${limit.limit}, remaining=0, reset=${error.retryAfterSeconds ?? limit.window_seconds}`,
+    );
+  }
   if (error.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="cra", error="invalid_token"');
   return reply
     .code(ERROR_CATALOG[error.code].status)
