@@ -20,6 +20,12 @@ have_all() {
 }
 if have_all; then echo "$out"; exit 0; fi
 
+if ! command -v go >/dev/null 2>&1; then
+  echo "build-envtest: Go is needed once to build kube-apiserver, etcd, kubectl and helm (Go >= 1.26;" >&2
+  echo "  install it, or point KUBEBUILDER_ASSETS at a directory that holds those binaries)" >&2
+  exit 1
+fi
+
 mkdir -p "$out"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

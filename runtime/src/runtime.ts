@@ -149,7 +149,13 @@ export async function loadBundle(
   return {
     bundle: result.bundle,
     problems: result.problems,
-    watch: [...result.atlasDirs, ...config.policies, ...config.identities],
+    // The secrets directory too: a rotated API-key digest takes effect without a restart.
+    watch: [
+      ...result.atlasDirs,
+      ...config.policies,
+      ...config.identities,
+      ...(config.secretsDir && config.identities.length > 0 ? [config.secretsDir] : []),
+    ],
   };
 }
 

@@ -1,7 +1,7 @@
 /**
  * Schema migrations, shared by Postgres and PGlite. Several replicas may start at once: the
- * runner takes a session-level advisory lock, so exactly one applies pending migrations while
- * the others wait and then find nothing to do.
+ * runner takes a transaction-scoped advisory lock (`pg_advisory_xact_lock`), so exactly one
+ * applies pending migrations while the others wait and then find nothing to do.
  */
 import type { SqlClient } from './client.js';
 
