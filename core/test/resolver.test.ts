@@ -1273,7 +1273,16 @@ describe('policies_applied (§4)', () => {
   it('the trace steps carry the same totals', () => {
     const completed = plan.steps.find((s) => s.type === 'carp.policy.evaluation.completed')!;
     expect(completed.payload).toEqual({ rules_evaluated: 9, rules_matched: 7 });
-    expect(plan.steps.filter((s) => s.type === 'carp.policy.rule.matched')).toHaveLength(7);
+    // One event per matched rule, listing every target it matched: together the 7 matches.
+    const matched = plan.steps.filter((s) => s.type === 'carp.policy.rule.matched');
+    const targets = matched.flatMap((s) => [
+      ...(s.payload.targets as string[]),
+      ...((s.payload.conditional_targets as string[] | undefined) ?? []),
+    ]);
+    expect(targets).toHaveLength(7);
+    expect(new Set(matched.map((s) => `${String(s.payload.policy_id)}#${String(s.payload.rule_id)}`)).size).toBe(
+      matched.length,
+    );
   });
 
   it('the strictest rate limit wins', () => {

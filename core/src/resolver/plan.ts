@@ -299,7 +299,8 @@ export function planResolution(input: PlanInput): ResolutionPlan {
   steps.push(policyStartedStep(requestSources));
   const grants: PlannedGrant[] = [];
   const denials: ActionDenial[] = [];
-  const matchedSteps_: TraceStep[] = [...matchedSteps(requestOutcome, 'request')];
+  const matches = new RuleMatches();
+  matches.add(requestOutcome, 'request');
   let evaluated = requestOutcome.evaluated;
   let matched = requestOutcome.matched.length;
   const scopeActions = scope.actions && scope.actions.length > 0 ? new Set(scope.actions) : undefined;
@@ -334,7 +335,7 @@ export function planResolution(input: PlanInput): ResolutionPlan {
       evaluated += outcome.evaluated;
       matched += outcome.matched.length;
       record(apps, sources, outcome, action.type);
-      matchedSteps_.push(...matchedSteps(outcome, action.type));
+      matches.add(outcome, action.type);
       redactions.push(...outcome.redactions);
       if (!outcome.allowed) {
         const denying = outcome.denyingRules;
@@ -356,7 +357,7 @@ export function planResolution(input: PlanInput): ResolutionPlan {
       grants.push({ atlas, action, outcome, constraints: grantConstraints(outcome, action) });
     }
   }
-  steps.push(...matchedSteps_);
+  steps.push(...matches.steps());
   steps.push(policyCompletedStep(evaluated, matched));
 
   const maxActions = scope.max_actions ?? defaults.maxActions;
@@ -454,17 +455,46 @@ function policyCompletedStep(evaluated: number, matched: number): TraceStep {
   return { type: 'carp.policy.evaluation.completed', payload: { rules_evaluated: evaluated, rules_matched: matched } };
 }
 
+/**
+ * One `carp.policy.rule.matched` event per matched rule, listing every target it matched
+ * (`request` or action types); `conditional_targets` are those decided only at execute time.
+ */
+class RuleMatches {
+  private readonly byRule = new Map<
+    string,
+    { policy_id: string; rule_id: string; effect: string; targets: string[]; conditional_targets: string[] }
+  >();
+
+  add(outcome: PolicyOutcome, target: string): void {
+    for (const m of outcome.matched) {
+      const key = `${m.sourceId}#${m.rule.id}`;
+      let entry = this.byRule.get(key);
+      if (!entry) {
+        entry = {
+          policy_id: m.sourceId,
+          rule_id: m.rule.id,
+          effect: m.rule.effect,
+          targets: [],
+          conditional_targets: [],
+        };
+        this.byRule.set(key, entry);
+      }
+      (m.truth === 'unknown' ? entry.conditional_targets : entry.targets).push(target);
+    }
+  }
+
+  steps(): TraceStep[] {
+    return [...this.byRule.values()].map(({ conditional_targets, ...rest }) => ({
+      type: 'carp.policy.rule.matched' as const,
+      payload: { ...rest, ...(conditional_targets.length > 0 ? { conditional_targets } : {}) },
+    }));
+  }
+}
+
 function matchedSteps(outcome: PolicyOutcome, target: string): TraceStep[] {
-  return outcome.matched.map((m) => ({
-    type: 'carp.policy.rule.matched' as const,
-    payload: {
-      policy_id: m.sourceId,
-      rule_id: m.rule.id,
-      effect: m.rule.effect,
-      target,
-      ...(m.truth === 'unknown' ? { conditional: true } : {}),
-    },
-  }));
+  const matches = new RuleMatches();
+  matches.add(outcome, target);
+  return matches.steps();
 }
 
 /** Cache key (CRA-SPEC §3 step 7): agent, goal hash, risk tier, hints, scope, bundle version. */
