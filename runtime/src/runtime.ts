@@ -120,14 +120,19 @@ async function openStores(config: RuntimeConfig, hooks: StoreHooks): Promise<Sto
 function payloadRedactor(hmacKey: string): PayloadRedactor {
   const base = createRedactor({ hmacKey });
   const byRules = new Map<string, Redactor>();
+  const seen = new WeakMap<readonly RedactionRule[], Redactor>();
+  const redactorFor = (rules: readonly RedactionRule[]): Redactor => {
+    if (rules.length === 0) return base;
+    let redactor = seen.get(rules);
+    if (redactor) return redactor;
+    const key = JSON.stringify(rules);
+    redactor = byRules.get(key) ?? createRedactor({ hmacKey, rules });
+    if (!byRules.has(key) && byRules.size < 256) byRules.set(key, redactor);
+    seen.set(rules, redactor);
+    return redactor;
+  };
   return (payload, rules: readonly RedactionRule[]) => {
-    let redactor = base;
-    if (rules.length > 0) {
-      const key = JSON.stringify(rules);
-      redactor = byRules.get(key) ?? createRedactor({ hmacKey, rules });
-      if (!byRules.has(key) && byRules.size < 256) byRules.set(key, redactor);
-    }
-    const { value, redactions } = redactor.redact(payload, 'payload');
+    const { value, redactions } = redactorFor(rules).redact(payload, 'payload');
     return { payload: value, redactions };
   };
 }

@@ -12,7 +12,13 @@ export interface StartSessionInput {
   metadata?: Record<string, string>;
 }
 
+/** How long this replica trusts that a session it saw active still is (ending elsewhere shows after this). */
+const ACTIVE_CACHE_MS = 2_000;
+const ACTIVE_CACHE_MAX = 10_000;
+
 export class Sessions {
+  private readonly recentlyActive = new Map<string, { record: SessionRecord; until: number }>();
+
   constructor(
     private readonly store: SessionStore,
     private readonly tracer: Tracer,
@@ -55,9 +61,20 @@ export class Sessions {
 
   /** The session for a CARP request: existing and usable by this agent, or started now. */
   async ensure(principal: Principal, span: SpanContext, sessionId: string, agentType?: string): Promise<SessionRecord> {
+    const cached = this.recentlyActive.get(sessionId);
+    if (cached && cached.until > this.clock.now() && cached.record.agent_id === principal.agentId) return cached.record;
     const existing = await this.store.get(sessionId);
-    if (existing) return this.checkUsable(existing, principal);
-    return this.start(principal, span, { sessionId, ...(agentType ? { agentType } : {}) });
+    const record = existing
+      ? this.checkUsable(existing, principal)
+      : await this.start(principal, span, { sessionId, ...(agentType ? { agentType } : {}) });
+    this.remember(record);
+    return record;
+  }
+
+  private remember(record: SessionRecord): void {
+    if (record.status !== 'active') return;
+    if (this.recentlyActive.size >= ACTIVE_CACHE_MAX) this.recentlyActive.clear();
+    this.recentlyActive.set(record.session_id, { record, until: this.clock.now() + ACTIVE_CACHE_MS });
   }
 
   async get(principal: Principal, sessionId: string): Promise<SessionRecord> {
@@ -78,6 +95,7 @@ export class Sessions {
     await this.tracer.emit(sessionId, span, [
       { type: 'session.ended', payload: { reason, duration_ms: duration, events_emitted: session.event_count + 1 } },
     ]);
+    this.recentlyActive.delete(sessionId);
     const ended = await this.store.end(sessionId, 'ended', isoTime(this.clock.now()));
     if (!ended) throw new CraError('CONFLICT', `session ${sessionId} ended concurrently`);
     return ended;

@@ -46,7 +46,6 @@ CREATE TABLE cra_trace_events (
 );
 CREATE INDEX cra_trace_events_ts ON cra_trace_events (ts);
 CREATE INDEX cra_trace_events_type ON cra_trace_events (event_type, ts);
-CREATE INDEX cra_trace_events_trace ON cra_trace_events (trace_id);
 
 CREATE FUNCTION cra_trace_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -2,8 +2,6 @@ import { CraError, sealEvents, type ChainHead, type EventDraft, type TraceEvent 
 import type { ReadEventsOptions, TraceStore } from '../ports.js';
 import type { SqlClient } from './client.js';
 
-const COLUMNS = 9;
-
 /**
  * Appends lock the session row (`FOR UPDATE`), so appenders in any number of processes
  * serialise per session; the (session_id, sequence) primary key makes a fork impossible even so.
@@ -23,27 +21,24 @@ export class SqlTraceStore implements TraceStore {
       const sequence = Number(row.head_sequence);
       const head: ChainHead | null = sequence < 0 ? null : { sequence, event_hash: row.head_hash };
       const events = sealEvents(head, drafts);
-      const params: unknown[] = [];
-      const tuples = events.map((e, i) => {
-        params.push(
-          sessionId,
-          e.sequence,
-          e.event_id,
-          e.event_type,
-          e.severity,
-          e.timestamp,
-          e.trace_id,
-          e.event_hash,
-          JSON.stringify(e),
-        );
-        const base = i * COLUMNS;
-        return `(${Array.from({ length: COLUMNS }, (_, k) => `$${base + k + 1}`).join(', ')})`;
-      });
+      // One parameter per column (arrays), whatever the number of events: one statement to
+      // parse and plan instead of 9 × N placeholders.
       await tx.query(
         `INSERT INTO cra_trace_events
            (session_id, sequence, event_id, event_type, severity, ts, trace_id, event_hash, event)
-         VALUES ${tuples.join(', ')}`,
-        params,
+         SELECT $1::uuid, *
+           FROM unnest($2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[], $9::text[])`,
+        [
+          sessionId,
+          events.map((e) => e.sequence),
+          events.map((e) => e.event_id),
+          events.map((e) => e.event_type),
+          events.map((e) => e.severity),
+          events.map((e) => e.timestamp),
+          events.map((e) => e.trace_id),
+          events.map((e) => e.event_hash),
+          events.map((e) => JSON.stringify(e)),
+        ],
       );
       const last = events[events.length - 1]!;
       await tx.query('UPDATE cra_sessions SET head_sequence = $2, head_hash = $3 WHERE session_id = $1', [
