@@ -108,7 +108,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await registerTelemetry(app, deps.telemetry);
     if (deps.telemetry.serveMetrics && deps.telemetry.openMetrics) metricsRoute(app, deps.telemetry.metrics);
   }
-  healthRoutes(app, deps.cra, deps.lifecycle ?? { draining: () => false });
+  const lifecycle = deps.lifecycle ?? { draining: () => false };
+  // While draining, every response closes its connection: a keep-alive client that had a request
+  // in flight must not hold the server open until the keep-alive timeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (lifecycle.draining()) reply.header('connection', 'close');
+  });
+  healthRoutes(app, deps.cra, lifecycle);
 
   await app.register(async (api) => {
     registerAuth(api, { mode: deps.authMode, identities: deps.identities, ...(deps.jwt ? { jwt: deps.jwt } : {}) });
