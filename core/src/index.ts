@@ -260,3 +260,7 @@ export { reissueResolution } from './resolver/reissue.js';
 export { selectAtlases, mayUse as mayUseAtlas } from './resolver/select-atlases.js';
 export type { AtlasSelection } from './resolver/select-atlases.js';
 export { selects, scopeEntryMatches } from './resolver/selectors.js';
+
+// adapters (pure translation)
+export { TOOL_NAME_RULES, deriveToolName, toolNameTable } from './adapters/tool-names.js';
+export type { ToolNameTable, ToolSubject } from './adapters/tool-names.js';
