@@ -136,6 +136,33 @@ describe('two runtime processes sharing Redis and Postgres', () => {
     expect(exec.status).toBe(202);
   }, 120_000);
 
+  it('stream a session live over WebSocket from one replica while another appends to it', async () => {
+    const [a, b] = await replicas();
+    const session = v7();
+    expect((await post(a.url, '/v1/resolve', resolveBody(session))).status).toBe(200);
+    const token = Buffer.from(KEY).toString('base64url');
+    const socket = new WebSocket(`${a.url.replace('http', 'ws')}/v1/trace`, ['cra.trace.v1', `cra.bearer.${token}`]);
+    const frames: { type: string; event?: TraceEvent }[] = [];
+    socket.addEventListener('message', (m) =>
+      frames.push(JSON.parse(String(m.data)) as { type: string; event?: TraceEvent }),
+    );
+    await new Promise<void>((resolve, reject) => {
+      socket.addEventListener('open', () => resolve());
+      socket.addEventListener('error', () => reject(new Error('websocket failed')));
+    });
+    socket.send(JSON.stringify({ type: 'subscribe', session_id: session, event_types: ['carp.resolution.completed'] }));
+    for (let i = 0; i < 50 && !frames.some((f) => f.type === 'subscribed'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    // Appended on replica B, streamed by replica A.
+    expect((await post(b.url, '/v1/resolve', resolveBody(session, 'seen elsewhere'))).status).toBe(200);
+    for (let i = 0; i < 100 && !frames.some((f) => f.type === 'event'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    socket.close();
+    const events = frames.filter((f) => f.type === 'event').map((f) => f.event!);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.source.instance_id).toBe('replica-1');
+  }, 120_000);
+
   it('lose no acknowledged event when Redis and then Postgres are killed mid-load', async () => {
     const [a, b] = await replicas({ CRA_RATE_LIMIT_REQUESTS: '1000000' });
     const session = v7();

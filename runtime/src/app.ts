@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { IdentityRegistry } from './auth/identities.js';
 import type { JwtVerifier } from './auth/jwt.js';
 import type { Cra } from './domain/cra.js';
+import type { Tracer } from './domain/tracer.js';
 import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { metricsRoute, registerTelemetry, type TelemetryOptions } from './plugins/telemetry.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   ids?: IdSource;
   lifecycle?: ReadinessSource;
+  /** Live events for WebSocket subscribers; default this replica's tracer (plus other replicas' with Redis). */
+  traceFeed?: Pick<Tracer, 'subscribe'>;
   /** SSE and WebSocket streaming: heartbeat interval, slow-consumer limit, subscriptions per socket. */
   streaming?: Partial<TraceStreamOptions>;
   /** Prometheus metrics, load shedding; `/metrics` open unless `openMetrics` is false. */
@@ -99,7 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   // WebSocket before any route: upgrades then dispatch through the router, hooks and auth.
-  const traceStream = new TraceStreamHub(deps.cra.tracer, { ...TRACE_STREAM_DEFAULTS, ...deps.streaming });
+  const traceStream = new TraceStreamHub(deps.traceFeed ?? deps.cra.tracer, { ...TRACE_STREAM_DEFAULTS, ...deps.streaming });
   await registerWebSockets(app, traceStream);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

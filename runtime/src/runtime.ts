@@ -249,6 +249,20 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
   });
 
   storeHooks.onDrained = (events) => cra.tracer.publish(events);
+  const fanout = redisLayer?.fanout;
+  if (fanout) cra.tracer.subscribe((events) => fanout.publish(events));
+  const traceFeed = fanout
+    ? {
+        subscribe: (listener: (events: readonly TraceEvent[]) => void) => {
+          const local = cra.tracer.subscribe(listener);
+          const remote = fanout.subscribe(listener);
+          return () => {
+            remote();
+            return local();
+          };
+        },
+      }
+    : undefined;
   cra.tracer.subscribe((events) => metrics.eventsStored(events));
   bundles.onSwap((next) => metrics.bundle(next.version));
 
@@ -297,6 +311,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
 
   let closing = false;
   const app = await buildApp({
+    ...(traceFeed ? { traceFeed } : {}),
     telemetry: {
       metrics,
       openMetrics: config.auth.openMetrics,

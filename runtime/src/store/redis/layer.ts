@@ -8,6 +8,7 @@ import type { Stores } from '../ports.js';
 import { createRedis, type RedisConnection } from './client.js';
 import { RedisRateLimiter, type LimiterModeChange } from './rate-limiter.js';
 import { withRedis } from './stores.js';
+import { RedisTraceFanout } from './trace-fanout.js';
 
 export interface LayerLogger {
   info(obj: object, msg: string): void;
@@ -22,6 +23,8 @@ export interface RedisLayerConfig {
 export interface RedisLayer {
   redis: RedisConnection;
   limiter: RedisRateLimiter;
+  /** Live TRACE events of the other replicas (for WebSocket subscribers). */
+  fanout: RedisTraceFanout;
   /**
    * Moves the shared stores (resolutions, idempotency, resolution cache) to Redis; closing them
    * also closes the limiter and the connection.
@@ -63,15 +66,21 @@ export async function openRedisLayer(
           ),
   });
   await limiter.start();
+  const fanout = new RedisTraceFanout(redis, options.instanceId);
+  await fanout.start();
 
   return {
     redis,
     limiter,
+    fanout,
     wrap: (stores) =>
       withRedis(stores, redis, {
         ...(options.now ? { now: options.now } : {}),
         onCacheError: (err, operation) => log('warn', { err: err.message, operation }, 'resolution cache degraded'),
-        beforeCloseRedis: () => limiter.close(),
+        beforeCloseRedis: async () => {
+          await fanout.close();
+          await limiter.close();
+        },
       }),
     attachLogger(next) {
       logger = next;
