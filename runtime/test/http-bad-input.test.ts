@@ -117,6 +117,28 @@ describe('malformed requests', () => {
     expect(res.json()).toMatchObject({ request_id: id });
   });
 
+  it("records an invalid request in the caller's own session as error.validation", async () => {
+    const ok = (await post('/v1/resolve', resolveRequest({}))).json<CARPResolution>();
+    const bad = { ...resolveRequest({ session: ok.session_id }), task: { goal: '' } };
+    expectEnvelope(await post('/v1/resolve', bad), 400, 'INVALID_REQUEST');
+    const events = (await rt.app.inject({ method: 'GET', url: `/v1/traces/${ok.session_id}`, headers: auth() })).json<{
+      events: TraceEvent[];
+    }>().events;
+    expect(events.at(-1)).toMatchObject({
+      event_type: 'error.validation',
+      severity: 'warn',
+      payload: { operation: 'resolve', violations: [{ path: '/task/goal' }] },
+    });
+    expect(verifyChain(events).valid).toBe(true);
+    // Someone else's session is never written to.
+    const foreign = { ...resolveRequest({ session: ok.session_id, agent: 'dev-approver' }), task: { goal: '' } };
+    expectEnvelope(await post('/v1/resolve', foreign, auth(KEYS.approver)), 400, 'INVALID_REQUEST');
+    const after = (await rt.app.inject({ method: 'GET', url: `/v1/traces/${ok.session_id}`, headers: auth() })).json<{
+      events: TraceEvent[];
+    }>().events;
+    expect(after).toHaveLength(events.length);
+  });
+
   it('an oversized body → 413 PAYLOAD_TOO_LARGE', async () => {
     const payload = resolveRequest({ goal: 'x'.repeat(4000) });
     (payload as { requester: { metadata?: Record<string, string> } }).requester.metadata = Object.fromEntries(

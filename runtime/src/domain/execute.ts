@@ -26,7 +26,7 @@ import {
 import type { RateLimiter } from '../limits/types.js';
 import type { ResolutionRecord, Stores } from '../store/ports.js';
 import type { BundleHolder } from './bundle-holder.js';
-import type { CallContext } from './call-context.js';
+import { operationSpan, type CallContext } from './call-context.js';
 import { inChildSpan, inOperationSpan, SpanKind } from './otel.js';
 import { assertRequester, invalid } from './resolve.js';
 import type { Sessions } from './sessions.js';
@@ -97,14 +97,18 @@ export class ExecuteOperation {
 
   /** Everything execute checks before rate limits, approval and the executor. */
   /** Schema and caller checks, then `fn` inside the operation's span. */
-  private inSpan<T>(
+  private async inSpan<T>(
     ctx: CallContext,
     body: unknown,
     operation: 'execute' | 'validate',
     fn: (request: ExecuteRequest, span: SpanContext) => Promise<T>,
   ): Promise<T> {
     const violations = validateCarpRequest(body, operation);
-    if (violations.length > 0) throw invalid(violations);
+    if (violations.length > 0) {
+      const span = operationSpan(this.deps.ids, undefined, ctx.traceparent);
+      await this.deps.sessions.recordInvalid(ctx.principal, span, body, operation, violations);
+      throw invalid(violations);
+    }
     const request = body as ExecuteRequest;
     assertRequester(ctx, request.requester.agent_id);
     return inOperationSpan(

@@ -24,7 +24,7 @@ import {
 } from '@cra/core';
 import type { Stores } from '../store/ports.js';
 import type { BundleHolder } from './bundle-holder.js';
-import type { CallContext } from './call-context.js';
+import { operationSpan, type CallContext } from './call-context.js';
 import { inOperationSpan } from './otel.js';
 import type { Sessions } from './sessions.js';
 import type { SpanContext, Tracer } from './tracer.js';
@@ -106,7 +106,11 @@ export class ResolveOperation {
 
   async run(ctx: CallContext, body: unknown, progress: ResolveProgress = {}): Promise<CARPResolution> {
     const violations = validateCarpRequest(body, 'resolve');
-    if (violations.length > 0) throw invalid(violations);
+    if (violations.length > 0) {
+      const span = operationSpan(this.deps.ids, undefined, ctx.traceparent);
+      await this.deps.sessions.recordInvalid(ctx.principal, span, body, 'resolve', violations);
+      throw invalid(violations);
+    }
     const request = body as ResolveRequest;
     assertRequester(ctx, request.requester.agent_id);
     return inOperationSpan(

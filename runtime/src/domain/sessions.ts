@@ -2,7 +2,7 @@
  * CARP sessions: one TRACE chain each, owned by one agent. A request naming an unknown session id
  * starts it (genesis event `session.started`); ended sessions accept nothing more.
  */
-import { CraError, isoTime, type Clock, type IdSource, type Principal } from '@cra/core';
+import { CraError, isoTime, isUuidV7, type Clock, type IdSource, type Principal } from '@cra/core';
 import type { SessionRecord, SessionStore } from '../store/ports.js';
 import type { SpanContext, Tracer } from './tracer.js';
 
@@ -114,6 +114,41 @@ export class Sessions {
       throw new CraError('CONFLICT', `session ${session.session_id} is ${session.status}; start a new session`);
     }
     return session;
+  }
+
+  /**
+   * A request that failed schema validation is recorded (`error.validation`) in its session when
+   * the session can be told for sure: it exists, is active and belongs to the caller. Otherwise
+   * (no usable session id) there is no chain to record it in. Never throws.
+   */
+  async recordInvalid(
+    principal: Principal,
+    span: SpanContext,
+    body: unknown,
+    operation: string,
+    violations: readonly { path: string; message: string }[],
+  ): Promise<void> {
+    const requester = (body as { requester?: { session_id?: unknown } } | null)?.requester;
+    const sessionId = typeof requester?.session_id === 'string' ? requester.session_id : undefined;
+    if (!sessionId || !isUuidV7(sessionId)) return;
+    try {
+      const session = await this.store.get(sessionId);
+      if (!session || session.agent_id !== principal.agentId || session.status !== 'active') return;
+      const requestId = (body as { request_id?: unknown }).request_id;
+      await this.tracer.emit(sessionId, span, [
+        {
+          type: 'error.validation',
+          severity: 'warn',
+          payload: {
+            operation,
+            ...(typeof requestId === 'string' && requestId.length <= 128 ? { request_id: requestId } : {}),
+            violations: violations.slice(0, 50).map((v) => ({ path: v.path, message: v.message })),
+          },
+        },
+      ]);
+    } catch {
+      // Recording is best effort; the caller's 400 does not depend on it.
+    }
   }
 
   /** Owners read their sessions; admins and auditors read every session. */
