@@ -2,14 +2,16 @@
  * Signed checkpoints (CRA-SPEC §6.3): someone with database access rewrites a session's chain
  * into a valid chain; the hashes verify, but the checkpoints signed before the rewrite do not.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sealEvents, verifyChain, type CARPResolution, type EventDraft, type TraceEvent } from '@cra/core';
+import { sealEvents, toJsonl, verifyChain, type CARPResolution, type EventDraft, type TraceEvent } from '@cra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresInstance } from '../../e2e/harness/postgres.js';
 import { openPostgres } from '../src/store/postgres/pg-client.js';
-import { auth, resolveRequest, testRuntime } from './helpers/runtime.js';
+import { auth, repo, resolveRequest, testRuntime } from './helpers/runtime.js';
 
 let pg: PostgresInstance;
 const temps: string[] = [];
@@ -19,6 +21,71 @@ beforeAll(async () => {
 afterAll(async () => {
   await pg?.stop();
   for (const d of temps) await rm(d, { recursive: true, force: true });
+});
+
+const run = promisify(execFile);
+async function craVerify(...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await run(process.execPath, [
+      repo('runtime/bin/cra.js'),
+      'trace',
+      'verify',
+      ...args,
+      '-o',
+      'json',
+    ]);
+    return { code: 0, out: stdout };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string };
+    return { code: e.code ?? -1, out: e.stdout ?? '' };
+  }
+}
+
+describe('cra trace verify --checkpoints', () => {
+  it('accepts an exported chain and rejects one rewritten with valid hashes', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'cra-ckpt-cli-'));
+    temps.push(dataDir);
+    const rt = await testRuntime({ 'store.kind': 'embedded', dataDir, 'trace.checkpoint.intervalSeconds': 3600 });
+    let events: TraceEvent[];
+    try {
+      const r = (
+        await rt.app.inject({
+          method: 'POST',
+          url: '/v1/resolve',
+          headers: auth(),
+          payload: resolveRequest({ goal: 'the real goal' }),
+        })
+      ).json<CARPResolution>();
+      await rt.checkpoint();
+      events = (await rt.app.inject({ method: 'GET', url: `/v1/traces/${r.session_id}`, headers: auth() })).json<{
+        events: TraceEvent[];
+      }>().events;
+    } finally {
+      await rt.close();
+    }
+    const good = join(dataDir, 'good.jsonl');
+    await writeFile(good, toJsonl(events));
+    const ok = await craVerify(good, '--checkpoints', join(dataDir, 'checkpoints'));
+    expect(ok.code, ok.out).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ valid: true, checkpoints: { valid: true } });
+
+    const forged = sealEvents(
+      null,
+      events.map(({ sequence: _s, previous_event_hash: _p, event_hash: _h, ...d }) =>
+        d.payload.goal === 'the real goal'
+          ? ({ ...d, payload: { ...d.payload, goal: 'forged' } } as EventDraft)
+          : (d as EventDraft),
+      ),
+    );
+    const bad = join(dataDir, 'forged.jsonl');
+    await writeFile(bad, toJsonl(forged));
+    const refused = await craVerify(bad, '--checkpoints', join(dataDir, 'checkpoints'));
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.out)).toMatchObject({
+      valid: false,
+      checkpoints: { failures: [{ error: 'hash_mismatch' }] },
+    });
+  });
 });
 
 describe('signed checkpoints', () => {

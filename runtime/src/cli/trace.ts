@@ -221,14 +221,23 @@ export function registerTrace(program: Command, run: CommandRunner): void {
         .command('verify')
         .description('check a trace hash chain: a JSONL file locally, or a session id on the runtime')
         .argument('<file|session-id>', 'a .jsonl export, or the UUID of a session')
+        .option(
+          '--checkpoints <dir>',
+          'also check a file against the signed checkpoints in this directory (its keys/ holds the public keys)',
+        )
         .addHelpText(
           'after',
-          examples('cra trace verify session.jsonl', 'cra trace verify 0190a5c2-…  --api-key dev-admin-key') +
+          examples(
+            'cra trace verify session.jsonl',
+            'cra trace verify session.jsonl --checkpoints .data/checkpoints',
+            'cra trace verify 0190a5c2-…  --api-key dev-admin-key',
+          ) +
             '\n\nThe first failure is reported with its index and type: invalid_genesis, hash_mismatch,' +
-            '\nchain_broken or sequence_gap. Exit status: 0 valid, 1 invalid.',
+            '\nchain_broken or sequence_gap. Signed checkpoints catch a chain rewritten with valid hashes.' +
+            '\nExit status: 0 valid, 1 invalid.',
         ),
     ),
-  ).action((target: string, opts: OutputOpts & RemoteOpts) =>
+  ).action((target: string, opts: OutputOpts & RemoteOpts & { checkpoints?: string }) =>
     run(async () => {
       let verification: Verification;
       if (!(await isFile(target)) && UUID.test(target)) {
@@ -245,6 +254,18 @@ export function registerTrace(program: Command, run: CommandRunner): void {
             ? { first_failure: { ...r.first_failure, ...(failedAt ? { sequence: failedAt.sequence } : {}) } }
             : {}),
         };
+        if (opts.checkpoints) {
+          const [{ checkpointDirectory }, { verifyCheckpoints }] = await Promise.all([
+            import('../store/checkpoint-files.js'),
+            import('../domain/checkpoints.js'),
+          ]);
+          const sink = checkpointDirectory(opts.checkpoints);
+          const sessions = new Set(events.map((e) => e.session_id));
+          const report = await verifyCheckpoints(await sink.list(), await sink.keys(), async (id) =>
+            sessions.has(id) ? events.filter((e) => e.session_id === id) : null,
+          );
+          verification = { ...verification, valid: verification.valid && report.valid, checkpoints: report };
+        }
       }
       emit(formatOf(opts), verification, verificationTable);
       return verification.valid ? 0 : 1;
