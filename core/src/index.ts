@@ -264,3 +264,12 @@ export { selects, scopeEntryMatches } from './resolver/selectors.js';
 // adapters (pure translation)
 export { TOOL_NAME_RULES, deriveToolName, toolNameTable } from './adapters/tool-names.js';
 export type { ToolNameTable, ToolSubject } from './adapters/tool-names.js';
+export {
+  encodeBundle,
+  decodeBundle,
+  BUNDLE_KEY,
+  BUNDLE_GZIP_KEY,
+  BUNDLE_MANIFEST_KEY,
+  DEFAULT_MAX_OBJECT_BYTES,
+} from './bundle/transport.js';
+export type { BundlePart, BundleManifest, DecodeResult } from './bundle/transport.js';
