@@ -20,10 +20,12 @@ import {
   type RuntimeBundle,
   type TraceEvent,
 } from '@cra/core';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { buildApp } from './app.js';
 import { IdentityRegistry, principalOf, unauthenticatedPrincipal } from './auth/identities.js';
 import { createJwtVerifier } from './auth/jwt.js';
+import { EMPTY_BUNDLE } from './bundle/bundle-file.js';
 import { buildLocalBundle, type SourceProblem } from './bundle/local-sources.js';
 import { watchPaths } from './bundle/watch.js';
 import type { RuntimeConfig } from './config/schema.js';
@@ -74,6 +76,10 @@ export interface RuntimeOptions {
   limiter?: RateLimiter;
   runner?: ActionRunner;
   env?: NodeJS.ProcessEnv;
+  /** For bundleConfigMap (tests); default in-cluster or KUBECONFIG. */
+  kubeConfig?: KubeConfig;
+  /** How long to wait for the first bundle from the API at start (default 10 s). */
+  bundleWaitMs?: number;
 }
 
 async function hmacKeyFor(config: RuntimeConfig): Promise<string> {
@@ -170,9 +176,27 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
   const env = options.env ?? process.env;
   const instanceId = config.server.instanceId ?? env.HOSTNAME ?? hostname();
 
-  const initial = await loadBundle(config);
-  let problems = initial.problems;
-  if (initial.bundle.atlases.length === 0) {
+  // The operator's ConfigMap, watched through the API; its updates arrive before `apply` exists.
+  let applyFromKube: (bundle: RuntimeBundle) => void = () => undefined;
+  let kubeProblems: (problems: SourceProblem[]) => void = () => undefined;
+  const kubeSource = config.bundleConfigMap
+    ? await (async () => {
+        const { watchBundleConfigMaps } = await import('./bundle/kube-source.js');
+        const [namespace, name] = config.bundleConfigMap!.split('/') as [string, string];
+        return watchBundleConfigMaps({
+          namespace,
+          name,
+          ...(options.kubeConfig ? { kubeConfig: options.kubeConfig } : {}),
+          onBundle: (bundle) => applyFromKube(bundle),
+          onProblem: (p) => kubeProblems(p),
+        });
+      })()
+    : undefined;
+  const initial = kubeSource
+    ? { bundle: (await kubeSource.first(options.bundleWaitMs ?? 10_000)) ?? EMPTY_BUNDLE, problems: [], watch: [] }
+    : await loadBundle(config);
+  let problems: SourceProblem[] = initial.problems;
+  if (initial.bundle.atlases.length === 0 && !kubeSource) {
     const detail = problems.map((p) => `${p.source}${p.path ? ` ${p.path}` : ''}: ${p.message}`).join('\n  ');
     throw new Error(`no atlas could be loaded${detail ? `:\n  ${detail}` : ''}`);
   }
@@ -340,19 +364,35 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
   storeHooks.log = app.log;
   redisLayer?.attachLogger(app.log);
 
+  /** Serves `next` atomically (bundle, identities, cache); false when it is the version served. */
+  const apply = async (next: RuntimeBundle): Promise<boolean> => {
+    const changed = bundles.swap(next);
+    if (changed) {
+      identities.load(next);
+      await stores.resolutionCache.clear();
+      await systemEvent('atlas.bundle.loaded', bundleSummary(next));
+      app.log.info({ bundle_version: next.version }, 'bundle reloaded');
+    }
+    return changed;
+  };
   const reload = async (): Promise<{ changed: boolean; problems: SourceProblem[] }> => {
+    if (kubeSource) return { changed: false, problems }; // updates arrive by watch
     const next = await loadBundle(config);
     problems = next.problems;
     if (next.problems.length > 0) await systemEvent('atlas.bundle.rejected', { problems: next.problems });
     if (next.bundle.atlases.length === 0) return { changed: false, problems };
-    const changed = bundles.swap(next.bundle);
-    if (changed) {
-      identities.load(next.bundle);
-      await stores.resolutionCache.clear();
-      await systemEvent('atlas.bundle.loaded', bundleSummary(next.bundle));
-      app.log.info({ bundle_version: next.bundle.version }, 'bundle reloaded');
-    }
-    return { changed, problems };
+    return { changed: await apply(next.bundle), problems };
+  };
+  applyFromKube = (bundle) => {
+    problems = [];
+    apply(bundle).catch((err: unknown) =>
+      app.log.error({ err }, 'bundle update failed; still serving the last good bundle'),
+    );
+  };
+  kubeProblems = (found) => {
+    problems = found;
+    app.log.warn({ problems: found }, 'bundle ConfigMap rejected; still serving the last good bundle');
+    systemEvent('atlas.bundle.rejected', { problems: found }).catch(() => undefined);
   };
 
   const stopWatching = config.watch
@@ -380,6 +420,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
       if (closing) return;
       closing = true;
       stopWatching();
+      await kubeSource?.stop();
       clearInterval(sweeper);
       await app.close();
       await systemEvent('system.shutdown', {

@@ -294,7 +294,7 @@ describe('loadConfig', () => {
 
   it('needs atlases or a bundle file', async () => {
     expect(await problemsOf({ env: {} })).toEqual([
-      'atlases: give at least one atlas directory (--atlases, CRA_ATLASES) or a bundleFile (CRA_BUNDLE_FILE)',
+      'atlases: give at least one atlas directory (--atlases, CRA_ATLASES), a bundleFile (CRA_BUNDLE_FILE) or a bundleConfigMap (CRA_BUNDLE_CONFIGMAP)',
     ]);
     await expect(loadConfig({ env: { CRA_BUNDLE_FILE: '/b.json' } })).resolves.toMatchObject({
       bundleFile: '/b.json',
@@ -310,7 +310,7 @@ describe('loadConfig', () => {
         'server.colour: is not a known field',
         'server.port: must be >= 0',
         'store.postgresUrl: is required when store.kind is "postgres" (CRA_POSTGRES_URL)',
-        'atlases: give at least one atlas directory (--atlases, CRA_ATLASES) or a bundleFile (CRA_BUNDLE_FILE)',
+        'atlases: give at least one atlas directory (--atlases, CRA_ATLASES), a bundleFile (CRA_BUNDLE_FILE) or a bundleConfigMap (CRA_BUNDLE_CONFIGMAP)',
       ]),
     );
   });

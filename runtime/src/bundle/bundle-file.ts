@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { validateBundle, type RuntimeBundle } from '@cra/core';
 import type { SourceProblem } from './local-sources.js';
 
-const EMPTY: RuntimeBundle = {
+/** Served until a first bundle arrives (the runtime is not ready meanwhile). */
+export const EMPTY_BUNDLE: RuntimeBundle = {
   apiVersion: 'cra.dev/v1alpha1',
   kind: 'RuntimeBundle',
   version: 'none',
@@ -22,13 +23,13 @@ export async function readBundleFile(file: string): Promise<{ bundle: RuntimeBun
     value = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
     return {
-      bundle: EMPTY,
+      bundle: EMPTY_BUNDLE,
       problems: [{ source: file, path: '', message: `cannot read the bundle: ${(err as Error).message}` }],
     };
   }
   const errors = validateBundle(value);
   if (errors.length > 0) {
-    return { bundle: EMPTY, problems: errors.map((e) => ({ source: file, path: e.path, message: e.message })) };
+    return { bundle: EMPTY_BUNDLE, problems: errors.map((e) => ({ source: file, path: e.path, message: e.message })) };
   }
   return { bundle: value as RuntimeBundle, problems: [] };
 }

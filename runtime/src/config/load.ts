@@ -22,6 +22,7 @@ export const ENV_VARS: Record<string, { path: string; kind: 'string' | 'int' | '
   CRA_ATLASES: { path: 'atlases', kind: 'list' },
   CRA_WATCH: { path: 'watch', kind: 'bool' },
   CRA_BUNDLE_FILE: { path: 'bundleFile', kind: 'string' },
+  CRA_BUNDLE_CONFIGMAP: { path: 'bundleConfigMap', kind: 'string' },
   CRA_POLICIES: { path: 'policies', kind: 'list' },
   CRA_IDENTITIES: { path: 'identities', kind: 'list' },
   CRA_SECRETS_DIR: { path: 'secretsDir', kind: 'string' },
@@ -175,9 +176,9 @@ export async function loadConfig(input: LoadConfigInput = {}): Promise<Readonly<
   if (typed.store?.kind === 'postgres' && !typed.store.postgresUrl) {
     problems.push('store.postgresUrl: is required when store.kind is "postgres" (CRA_POSTGRES_URL)');
   }
-  if (typed.atlases?.length === 0 && !typed.bundleFile) {
+  if (typed.atlases?.length === 0 && !typed.bundleFile && !typed.bundleConfigMap) {
     problems.push(
-      'atlases: give at least one atlas directory (--atlases, CRA_ATLASES) or a bundleFile (CRA_BUNDLE_FILE)',
+      'atlases: give at least one atlas directory (--atlases, CRA_ATLASES), a bundleFile (CRA_BUNDLE_FILE) or a bundleConfigMap (CRA_BUNDLE_CONFIGMAP)',
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -31,6 +31,11 @@ export const configSchema = {
     },
     watch: { type: 'boolean', default: true, description: 'Reload atlases and the bundle file when they change' },
     bundleFile: { type: 'string', minLength: 1, description: 'Runtime bundle JSON written by the operator' },
+    bundleConfigMap: {
+      type: 'string',
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+      description: 'namespace/name of the ConfigMap the operator publishes the bundle in (watched through the API)',
+    },
     policies: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
     identities: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
     secretsDir: { type: 'string', minLength: 1, description: 'Secrets as files: <dir>/<secret name>/<key>' },
@@ -235,6 +240,7 @@ export interface RuntimeConfig {
   atlases: string[];
   watch: boolean;
   bundleFile?: string;
+  bundleConfigMap?: string;
   policies: string[];
   identities: string[];
   secretsDir?: string;

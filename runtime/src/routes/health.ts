@@ -12,9 +12,11 @@ export function healthRoutes(app: FastifyInstance, cra: Cra, lifecycle: Readines
 
   app.get('/readyz', { schema: { tags: ['health'] }, config: ALWAYS_ANSWER }, async (_request, reply) => {
     const stores = await cra.stores.health();
-    const bundle = cra.bundles.loaded
-      ? { ok: true, version: cra.bundles.current.version, atlases: cra.bundles.current.atlases.length }
-      : { ok: false };
+    // An empty bundle (waiting for the operator's first one) serves nothing: not ready.
+    const bundle =
+      cra.bundles.loaded && cra.bundles.current.atlases.length > 0
+        ? { ok: true, version: cra.bundles.current.version, atlases: cra.bundles.current.atlases.length }
+        : { ok: false, version: cra.bundles.loaded ? cra.bundles.current.version : 'none', atlases: 0 };
     const draining = lifecycle.draining();
     const ok = bundle.ok && !draining && Object.values(stores).every((s) => s.ok);
     return reply.code(ok ? 200 : 503).send({
