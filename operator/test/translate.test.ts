@@ -33,7 +33,7 @@ function atlasObject(
   patch: (spec: Record<string, unknown>) => void = () => undefined,
 ): ClusterObject {
   const { atlas } = atlasToResource({ ...reference(name), namespace, ref: `${namespace}/${name}@1.0.0` });
-  const spec = structuredClone(atlas.spec) as Record<string, unknown>;
+  const spec = structuredClone(atlas.spec) as unknown as Record<string, unknown>;
   patch(spec);
   return { ...atlas, metadata: { ...atlas.metadata, namespace, generation: 3, uid: `uid-${name}` }, spec };
 }
