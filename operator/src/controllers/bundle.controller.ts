@@ -38,7 +38,7 @@ export class BundleController {
   constructor(private readonly deps: BundleControllerDeps) {}
 
   async reconcile(signal: AbortSignal): Promise<void> {
-    const { cache, publisher, clients, events, log, metrics } = this.deps;
+    const { cache, publisher, events, log, metrics } = this.deps;
     const state = await cache.state();
     const { bundle, verdicts } = translate(state);
     if (signal.aborted) return;
