@@ -265,6 +265,74 @@ export { selects, scopeEntryMatches } from './resolver/selectors.js';
 export { TOOL_NAME_RULES, deriveToolName, toolNameTable } from './adapters/tool-names.js';
 export type { ToolNameTable, ToolSubject } from './adapters/tool-names.js';
 export {
+  APPROVAL_NOTE,
+  denialNames,
+  describeGrant,
+  grantNames,
+  mappingsFromBundle,
+  namedGrants,
+  toolNameIndex,
+} from './adapters/grants.js';
+export type { MappingsOf, ToolChoice, ToolNameEntry } from './adapters/grants.js';
+export {
+  STRICT_LIMITS,
+  STRICT_UNSUPPORTED_KEYWORDS,
+  strictCompatible,
+  strictIssues,
+} from './adapters/strict-schema.js';
+export type { StrictIssue } from './adapters/strict-schema.js';
+export {
+  PENDING_APPROVAL_MESSAGE,
+  TOOL_OUTCOME_STATUSES,
+  executionOutcome,
+  parseArguments,
+  refusedOutcome,
+  toolCall,
+} from './adapters/tool-calls.js';
+export type { ParsedToolCall, ToolOutcome, ToolOutcomeError, ToolOutcomeStatus } from './adapters/tool-calls.js';
+export {
+  chatToolChoice,
+  chatToolMessage,
+  chatTools,
+  openaiFunctions,
+  parseChatToolCalls,
+  parseResponsesFunctionCalls,
+  responsesFunctionCallOutput,
+  responsesToolChoice,
+  responsesTools,
+} from './adapters/openai.js';
+export type {
+  ChatFunctionTool,
+  ChatToolCall,
+  ChatToolChoice,
+  ChatToolMessage,
+  OpenAIFunction,
+  ResponsesFunctionCall,
+  ResponsesFunctionCallOutput,
+  ResponsesFunctionTool,
+  ResponsesToolChoice,
+} from './adapters/openai.js';
+export { ChatCompletionAssembler, ResponsesStreamAssembler } from './adapters/openai-stream.js';
+export type { AssembledChatMessage } from './adapters/openai-stream.js';
+export {
+  AnthropicStreamAssembler,
+  anthropicToolChoice,
+  anthropicToolResult,
+  anthropicTools,
+  parseAnthropicToolUses,
+} from './adapters/anthropic.js';
+export type {
+  AnthropicTool,
+  AnthropicToolChoice,
+  AnthropicToolResult,
+  AnthropicToolUse,
+} from './adapters/anthropic.js';
+export { actionsFromBundle, mcpAnnotations, mcpToolResult, mcpTools } from './adapters/mcp.js';
+export type { McpTool, McpToolAnnotations, McpToolResult, McpToolsOptions } from './adapters/mcp.js';
+export { anthropicSystemPrompt, decisionSummary, markdownInstructions } from './adapters/prompt.js';
+export { OPENAI_FORMATS, parsePlatformCalls, renderPlatformResults } from './adapters/platform-calls.js';
+export type { OpenAIFormat } from './adapters/platform-calls.js';
+export {
   encodeBundle,
   decodeBundle,
   BUNDLE_KEY,

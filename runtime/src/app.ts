@@ -5,7 +5,7 @@
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { randomIds, type IdSource } from '@cra/core';
+import { randomIds, systemClock, type Clock, type IdSource } from '@cra/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { IdentityRegistry } from './auth/identities.js';
 import type { JwtVerifier } from './auth/jwt.js';
@@ -15,6 +15,7 @@ import { registerAuth } from './plugins/auth.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { metricsRoute, registerTelemetry, type TelemetryOptions } from './plugins/telemetry.js';
 import { registerRateLimit, type RequestRateLimitOptions } from './plugins/rate-limit.js';
+import { adaptRoutes } from './routes/adapt.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { atlasRoutes } from './routes/atlases.js';
 import { carpRoutes } from './routes/carp.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   requestTimeoutMs?: number;
   logger?: FastifyServerOptions['logger'];
   ids?: IdSource;
+  /** The runtime's clock (adapters check resolution expiry and stamp requests with it). */
+  clock?: Clock;
   lifecycle?: ReadinessSource;
   /** Live events for WebSocket subscribers; default this replica's tracer (plus other replicas' with Redis). */
   traceFeed?: Pick<Tracer, 'subscribe'>;
@@ -97,6 +100,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         { name: 'approvals', description: 'Executions waiting for an approver' },
         { name: 'atlases', description: 'What the runtime serves' },
         { name: 'stats', description: 'Runtime statistics' },
+        { name: 'adapters', description: 'Tools and prompts for OpenAI, Anthropic and MCP; tool calls through CARP' },
         { name: 'health', description: 'Probes' },
       ],
     },
@@ -129,6 +133,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     traceRoutes(api, deps.cra);
     approvalRoutes(api, deps.cra);
     atlasRoutes(api, deps.cra);
+    adaptRoutes(api, deps.cra, ids, deps.clock ?? systemClock);
     statsRoutes(api, deps.cra, { snapshot: () => ({ ...deps.counters.snapshot(), ...traceStream.snapshot() }) });
     if (deps.telemetry?.serveMetrics && !deps.telemetry.openMetrics) {
       metricsRoute(api, deps.telemetry.metrics, 'auth');

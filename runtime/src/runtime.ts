@@ -357,6 +357,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     requestTimeoutMs: config.server.requestTimeoutMs,
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ids,
+    clock,
     lifecycle: { draining: () => closing },
     streaming: config.stream,
   });
