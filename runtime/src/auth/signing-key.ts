@@ -15,6 +15,7 @@ export async function loadSigningKey(file: string, options: { create: boolean })
     if (!options.create || (err as NodeJS.ErrnoException).code !== 'ENOENT') {
       throw new Error(
         `checkpoint signing key ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { cause: err },
       );
     }
     const { privateKey } = await generateKeyPair('EdDSA', { extractable: true });

@@ -17,7 +17,7 @@ import {
 } from '@opentelemetry/api';
 import { CraError, type IdSource } from '@cra/core';
 import { COMPONENT, VERSION } from '../version.js';
-import type { SpanContext } from './tracer.js';
+import type { SpanContext } from './span.js';
 
 const tracer = trace.getTracer(COMPONENT, VERSION);
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

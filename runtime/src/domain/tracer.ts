@@ -17,11 +17,9 @@ import type { TraceStep } from '@cra/core';
 import type { TraceStore } from '../store/ports.js';
 import { inChildSpan, SpanKind } from './otel.js';
 
-export interface SpanContext {
-  trace_id: string;
-  span_id: string;
-  parent_span_id?: string;
-}
+import type { SpanContext } from './span.js';
+
+export type { SpanContext };
 
 export type PayloadRedactor = (
   payload: Record<string, unknown>,

@@ -49,6 +49,7 @@ async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
         throw new Error(
           `the data directory ${dataDir} is in use by process ${owner}; stop it or use another --data-dir`,
+          { cause: err },
         );
       }
       await rm(file, { force: true }); // stale: its process is gone

@@ -14,7 +14,7 @@ import { CraError, type CARPExecutionResult, type EventDraft, type TraceEvent } 
 import type { ResolutionRecord, ResolutionStore, SessionRecord, SessionStore, Stores, TraceStore } from '../ports.js';
 import type { SqlClient } from '../sql/client.js';
 import { isUnavailable } from './pg-client.js';
-import { Outbox, type OutboxRecord } from './outbox.js';
+import type { Outbox, OutboxRecord } from './outbox.js';
 
 export interface ResilienceOptions {
   outbox: Outbox;
