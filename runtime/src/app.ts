@@ -12,6 +12,7 @@ import type { JwtVerifier } from './auth/jwt.js';
 import type { Cra } from './domain/cra.js';
 import type { Tracer } from './domain/tracer.js';
 import { registerAuth } from './plugins/auth.js';
+import { mcpRoutes, type McpHttpOptions } from './mcp/http.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { metricsRoute, registerTelemetry, type TelemetryOptions } from './plugins/telemetry.js';
 import { registerRateLimit, type RequestRateLimitOptions } from './plugins/rate-limit.js';
@@ -55,6 +56,8 @@ export interface AppDeps {
   traceFeed?: Pick<Tracer, 'subscribe'>;
   /** SSE and WebSocket streaming: heartbeat interval, slow-consumer limit, subscriptions per socket. */
   streaming?: Partial<TraceStreamOptions>;
+  /** MCP over Streamable HTTP at `/mcp` (authenticated like /v1); absent: not served. */
+  mcp?: McpHttpOptions;
   /** Prometheus metrics, load shedding; `/metrics` open unless `openMetrics` is false. */
   telemetry?: TelemetryOptions & { openMetrics: boolean; serveMetrics: boolean };
 }
@@ -135,6 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     atlasRoutes(api, deps.cra);
     adaptRoutes(api, deps.cra, ids, deps.clock ?? systemClock);
     statsRoutes(api, deps.cra, { snapshot: () => ({ ...deps.counters.snapshot(), ...traceStream.snapshot() }) });
+    if (deps.mcp) mcpRoutes(api, { cra: deps.cra, ids, feed: deps.traceFeed ?? deps.cra.tracer, options: deps.mcp });
     if (deps.telemetry?.serveMetrics && !deps.telemetry.openMetrics) {
       metricsRoute(api, deps.telemetry.metrics, 'auth');
     }

@@ -35,6 +35,7 @@ import type { ActionRunner } from './domain/execute.js';
 import type { PayloadRedactor, SpanContext } from './domain/tracer.js';
 import { createExecutorRegistry } from './executors/types.js';
 import { createHttpExecutor } from './executors/http.js';
+import { createMcpExecutor } from './executors/mcp.js';
 import { createValueResolver } from './executors/values.js';
 import { LocalRateLimiter } from './limits/local-limiter.js';
 import type { RateLimiter } from './limits/types.js';
@@ -211,8 +212,10 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
   const stores = redisLayer ? redisLayer.wrap(baseStores) : baseStores;
   const limiter = options.limiter ?? redisLayer?.limiter ?? new LocalRateLimiter(() => clock.now());
   const values = createValueResolver({ env, ...(config.secretsDir ? { secretsDir: config.secretsDir } : {}) });
+  const mcpExecutor = createMcpExecutor({ values, clientInfo: { name: COMPONENT, version: VERSION } });
   const registry = createExecutorRegistry({
     http: createHttpExecutor({ values, userAgent: `${COMPONENT}/${VERSION}` }),
+    mcp: mcpExecutor,
   });
   const runner: ActionRunner = options.runner ?? {
     run: async ({ action, parameters, timeoutMs, traceparent }) => {
@@ -360,6 +363,16 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     clock,
     lifecycle: { draining: () => closing },
     streaming: config.stream,
+    ...(config.mcp.enabled
+      ? {
+          mcp: {
+            sessions: config.mcp.sessions,
+            allowedHosts: config.mcp.allowedHosts,
+            allowedOrigins: config.mcp.allowedOrigins,
+            idleTimeoutMs: config.mcp.idleTimeoutSeconds * 1000,
+          },
+        }
+      : {}),
   });
 
   storeHooks.log = app.log;
@@ -424,6 +437,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
       await kubeSource?.stop();
       clearInterval(sweeper);
       await app.close();
+      await mcpExecutor.close().catch(() => undefined);
       await systemEvent('system.shutdown', {
         instance_id: instanceId,
         trace_events_emitted: cra.tracer.eventsEmitted,

@@ -11,6 +11,7 @@ import { registerAtlas } from './atlas.js';
 import { registerCarp } from './carp.js';
 import { registerDoctor } from './doctor.js';
 import { CliError, EXIT } from './errors.js';
+import { registerMcp } from './mcp.js';
 import type { CommandRunner } from './options.js';
 import { writeErr } from './output.js';
 import { registerServe } from './serve.js';
@@ -39,6 +40,7 @@ export function buildProgram(run: CommandRunner): Command {
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', FOOTER);
   registerServe(program, run);
+  registerMcp(program, run);
   registerCarp(program, run);
   registerAtlas(program, run);
   registerTrace(program, run);

@@ -47,6 +47,10 @@ export const ENV_VARS: Record<string, { path: string; kind: 'string' | 'int' | '
   CRA_DEFAULT_RISK_TIER: { path: 'resolver.riskTier', kind: 'string' },
   CRA_TRACE_HMAC_KEY: { path: 'trace.hmacKey', kind: 'string' },
   CRA_LOG_LEVEL: { path: 'log.level', kind: 'string' },
+  CRA_MCP_ENABLED: { path: 'mcp.enabled', kind: 'bool' },
+  CRA_MCP_SESSIONS: { path: 'mcp.sessions', kind: 'string' },
+  CRA_MCP_ALLOWED_HOSTS: { path: 'mcp.allowedHosts', kind: 'list' },
+  CRA_MCP_ALLOWED_ORIGINS: { path: 'mcp.allowedOrigins', kind: 'list' },
 };
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

@@ -204,6 +204,33 @@ export const configSchema = {
       },
       default: {},
     },
+    mcp: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'Serve MCP over Streamable HTTP at /mcp' },
+        sessions: {
+          type: 'string',
+          enum: ['stateless', 'stateful'],
+          default: 'stateless',
+          description: 'stateless: any replica answers any request; stateful: sessions held by one replica',
+        },
+        allowedHosts: {
+          description: 'Hostnames a /mcp request may name in Host (DNS-rebinding protection); empty: any',
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          default: [],
+        },
+        allowedOrigins: {
+          description: 'Origins a /mcp request may send in Origin; a request with any other Origin is refused',
+          type: 'array',
+          items: { type: 'string', minLength: 1 },
+          default: [],
+        },
+        idleTimeoutSeconds: { type: 'integer', minimum: 10, maximum: 86_400, default: 1800 },
+      },
+      default: {},
+    },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -275,5 +302,12 @@ export interface RuntimeConfig {
     checkpoint: { intervalSeconds: number; dir?: string; signingKeyFile?: string };
   };
   stream: { heartbeatMs: number; maxBufferedBytes: number; maxSubscriptions: number };
+  mcp: {
+    enabled: boolean;
+    sessions: 'stateless' | 'stateful';
+    allowedHosts: string[];
+    allowedOrigins: string[];
+    idleTimeoutSeconds: number;
+  };
   log: { level: string };
 }

@@ -13,6 +13,7 @@ beforeAll(assertBuilt);
 const COMMANDS = [
   [],
   ['serve'],
+  ['mcp'],
   ['resolve'],
   ['execute'],
   ['validate'],
