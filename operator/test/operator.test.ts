@@ -100,6 +100,10 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
         observedGeneration?: number;
         conditions?: { type: string; status: string; reason: string; message: string }[];
         ref?: string;
+        actions?: number;
+        contextPacks?: number;
+        rules?: number;
+        apiKeyConfigured?: boolean;
       };
     };
     return o;
@@ -170,7 +174,7 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
     operator = new Operator({
       config: { ...config, runtime: { ...config.runtime, image: 'cra:test', replicas: 3 } },
       kubeConfig: operatorKube,
-      logger: pino({ level: 'silent' }),
+      logger: pino({ level: process.env.OPERATOR_TEST_LOG ?? 'silent' }),
       onLeadershipLost: () => undefined,
     });
     await operator.start();
@@ -194,6 +198,7 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
     }, 'Atlas Ready');
     expect(o.status?.observedGeneration).toBe(o.metadata.generation);
     expect(o.status?.ref).toBe(`${team}/github-ops@1.0.0`);
+    expect(o.status).toMatchObject({ actions: 5, contextPacks: 3 });
     expect(o.metadata.finalizers).toContain('cra.dev/bundle');
     const b = await eventually(bundle, 'bundle');
     expect(b.atlases.map((a) => a.ref)).toContain(`${team}/github-ops@1.0.0`);
@@ -208,22 +213,10 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
   });
 
   it('publishes a new version when the Atlas changes', async () => {
-    const current = (await admin.custom.getNamespacedCustomObject({
-      ...GROUP,
-      namespace: team,
-      plural: 'atlases',
-      name: 'github-ops',
-    })) as {
-      spec: { version: string };
-    };
+    // A merge patch of just the field (a merge patch with the whole spec would turn the nulls
+    // some action examples carry into deletions).
     await admin.custom.patchNamespacedCustomObject(
-      {
-        ...GROUP,
-        namespace: team,
-        plural: 'atlases',
-        name: 'github-ops',
-        body: { spec: { ...current.spec, version: '1.1.0' } },
-      },
+      { ...GROUP, namespace: team, plural: 'atlases', name: 'github-ops', body: { spec: { version: '1.1.0' } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     const b = await eventually(async () => {
@@ -279,6 +272,11 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
       return x?.identities.some((i) => i.spec.agentId === 'bot') ? x : undefined;
     }, 'identity in bundle');
     expect(b.identities.find((i) => i.spec.agentId === 'bot')!.apiKeyDigests).toEqual([digest]);
+    const bot = await eventually(async () => {
+      const x = await statusOf('agentidentities', 'bot');
+      return x.status?.apiKeyConfigured ? x : undefined;
+    }, 'bot apiKeyConfigured');
+    expect(bot.status?.apiKeyConfigured).toBe(true);
     const ghost = await eventually(async () => {
       const x = await statusOf('agentidentities', 'ghost');
       return x.status?.conditions?.find((c) => c.status === 'False') ? x : undefined;

@@ -72,6 +72,10 @@ export interface Verdict {
   issues: Issue[];
   /** Atlas only: `<namespace>/<name>@<version>` when published. */
   ref?: string;
+  /** Counts shown in the printer columns (Atlas: actions, contextPacks; Policy: rules). */
+  counts?: Record<string, number>;
+  /** AgentIdentity only: an API-key digest was found. */
+  apiKeyConfigured?: boolean;
 }
 
 export interface Translation {
@@ -220,6 +224,22 @@ export function translate(state: ClusterState): Translation {
         continue;
       }
       const ref = kind === 'Atlas' ? published.get(`${namespace}/${name}`) : undefined;
+      const spec = (o.spec ?? {}) as {
+        actions?: unknown[];
+        contextPacks?: unknown[];
+        rules?: unknown[];
+        rateLimits?: unknown[];
+      };
+      const counts: Record<string, number> | undefined =
+        kind === 'Atlas'
+          ? { actions: spec.actions?.length ?? 0, contextPacks: spec.contextPacks?.length ?? 0 }
+          : kind === 'Policy'
+            ? { rules: (spec.rules?.length ?? 0) + (spec.rateLimits?.length ?? 0) }
+            : undefined;
+      const identity =
+        kind === 'AgentIdentity'
+          ? bundle.identities.find((i) => i.namespace === namespace && i.name === name)
+          : undefined;
       verdicts.set(key, {
         kind,
         namespace,
@@ -230,6 +250,8 @@ export function translate(state: ClusterState): Translation {
         message: `served in runtime bundle ${bundle.version}`,
         issues: [],
         ...(ref ? { ref } : {}),
+        ...(counts ? { counts } : {}),
+        ...(identity ? { apiKeyConfigured: identity.apiKeyDigests.length > 0 } : {}),
       });
     }
   }

@@ -14,6 +14,10 @@ export interface CurrentStatus {
   conditions?: Condition[];
   ref?: string;
   bundleVersion?: string;
+  actions?: number;
+  contextPacks?: number;
+  rules?: number;
+  apiKeyConfigured?: boolean;
 }
 
 /** The status this verdict asks for, or undefined when `current` already says it. */
@@ -39,12 +43,18 @@ export function desiredStatus(
     conditions,
     ...(verdict.ref ? { ref: verdict.ref } : {}),
     ...(verdict.ready ? { bundleVersion } : {}),
+    ...verdict.counts,
+    ...(verdict.apiKeyConfigured !== undefined ? { apiKeyConfigured: verdict.apiKeyConfigured } : {}),
   };
   const unchanged =
     current?.observedGeneration === next.observedGeneration &&
     sameConditions(current?.conditions, conditions) &&
     current?.ref === next.ref &&
-    current?.bundleVersion === next.bundleVersion;
+    current?.bundleVersion === next.bundleVersion &&
+    current?.actions === next.actions &&
+    current?.contextPacks === next.contextPacks &&
+    current?.rules === next.rules &&
+    current?.apiKeyConfigured === next.apiKeyConfigured;
   return unchanged ? undefined : next;
 }
 
