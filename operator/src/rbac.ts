@@ -61,6 +61,13 @@ export const RBAC_RULES: readonly RbacRule[] = [
   { scope: 'operator', apiGroups: [''], resources: ['configmaps'], verbs: MANAGE, why: 'publish the runtime bundle' },
   {
     scope: 'operator',
+    apiGroups: ['', 'events.k8s.io'],
+    resources: ['events'],
+    verbs: ['create', 'patch'],
+    why: 'Events on the Lease (leader election) and the bundle ConfigMap, also when this namespace is not watched',
+  },
+  {
+    scope: 'operator',
     apiGroups: ['coordination.k8s.io'],
     resources: ['leases'],
     verbs: MANAGE,
