@@ -11,6 +11,7 @@ import type { IdentityRegistry } from './auth/identities.js';
 import type { JwtVerifier } from './auth/jwt.js';
 import type { Cra } from './domain/cra.js';
 import type { Tracer } from './domain/tracer.js';
+import { asciiJsonPayload } from './plugins/ascii-json.js';
 import { registerAuth } from './plugins/auth.js';
 import { mcpRoutes, type McpHttpOptions } from './mcp/http.js';
 import { registerErrorHandling } from './plugins/errors.js';
@@ -124,6 +125,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onSend', async (_request, reply) => {
     if (lifecycle.draining()) reply.header('connection', 'close');
   });
+  // Large JSON answers with non-ASCII text go out as ASCII-escaped bytes (plugins/ascii-json.ts).
+  app.addHook('onSend', asciiJsonPayload);
   healthRoutes(app, deps.cra, lifecycle);
 
   await app.register(async (api) => {

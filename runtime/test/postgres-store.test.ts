@@ -6,12 +6,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomIds, verifyChain, type CARPResolution, type TraceEvent } from '@cra/core';
+import { CraError, randomIds, verifyChain, type CARPResolution, type EventDraft, type TraceEvent } from '@cra/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type PostgresInstance } from '../../e2e/harness/postgres.js';
 import type { Runtime } from '../src/runtime.js';
 import { openPostgres } from '../src/store/postgres/pg-client.js';
 import { migrate } from '../src/store/sql/migrations.js';
+import { createSqlStores } from '../src/store/sql/stores.js';
+import { ChainHeads, SqlTraceStore } from '../src/store/sql/trace-store.js';
 import { auth, resolveRequest, testRuntime } from './helpers/runtime.js';
 
 let pg: PostgresInstance;
@@ -103,6 +105,112 @@ describe('one chain per session across runtimes', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+});
+
+function drafts(session: string, n: number, label: string): EventDraft[] {
+  return Array.from({ length: n }, (_, i) => ({
+    trace_version: '1.0',
+    event_id: randomIds.uuid(),
+    trace_id: randomIds.traceId(),
+    span_id: randomIds.spanId(),
+    session_id: session,
+    timestamp: new Date().toISOString(),
+    event_type: 'carp.request.received',
+    severity: 'info',
+    source: { component: 'test', version: '0', instance_id: label },
+    // Quotes, backslashes, a newline and non-ASCII text: the bodies travel as one newline-joined parameter.
+    payload: { label, i, text: `line one\nline "two" \\ tab\t → ü 🙂` },
+  }));
+}
+
+describe('trace appends (one round trip by compare-and-swap on the session head)', () => {
+  it('keep one gap-free chain when stores with their own head caches append to one session at once', async () => {
+    const url = await database();
+    const clients = [openPostgres({ url }), openPostgres({ url })];
+    try {
+      // Two stores = two replicas: each trusts the head it last wrote, which the other keeps moving.
+      const [a, b] = await Promise.all(clients.map((c) => createSqlStores(c)));
+      const session = randomIds.uuid();
+      expect(
+        await a!.sessions.create({
+          session_id: session,
+          agent_id: 'dev-agent',
+          status: 'active',
+          metadata: {},
+          started_at: new Date().toISOString(),
+          event_count: 0,
+        }),
+      ).toBe(true);
+      const appended = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          (i % 2 === 0 ? a! : b!).traces.append(session, drafts(session, 1 + (i % 5), `append ${i}`)),
+        ),
+      );
+      const chain = await chainOf(url, session);
+      expect(chain).toHaveLength(appended.flat().length);
+      expect(chain.map((e) => e.sequence)).toEqual(chain.map((_, i) => i));
+      expect(verifyChain(chain)).toMatchObject({ valid: true });
+      // What each append returned is what was stored, byte for byte once parsed.
+      const byId = new Map(chain.map((e) => [e.event_id, e]));
+      for (const e of appended.flat()) expect(byId.get(e.event_id)).toEqual(e);
+      expect(chain[0]!.payload).toMatchObject({ text: 'line one\nline "two" \\ tab\t → ü 🙂' });
+      // Both stores read the same head afterwards, and keep appending after the other moved it.
+      const head = await b!.traces.head(session);
+      expect(head).toEqual({ sequence: chain.length - 1, event_hash: chain.at(-1)!.event_hash });
+      await a!.traces.append(session, drafts(session, 2, 'after'));
+      await b!.traces.append(session, drafts(session, 2, 'after'));
+      const after = await chainOf(url, session);
+      expect(after).toHaveLength(chain.length + 4);
+      expect(verifyChain(after)).toMatchObject({ valid: true });
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
+  it('also keep it when one appender always takes the row lock (the fallback after repeated conflicts)', async () => {
+    const url = await database();
+    const clients = [openPostgres({ url }), openPostgres({ url })];
+    try {
+      const [stores] = await Promise.all([createSqlStores(clients[0]!), migrate(clients[1]!)]);
+      const locking = new SqlTraceStore(clients[1]!, new ChainHeads(), 0);
+      const session = randomIds.uuid();
+      await stores!.sessions.create({
+        session_id: session,
+        agent_id: 'dev-agent',
+        status: 'active',
+        metadata: {},
+        started_at: new Date().toISOString(),
+        event_count: 0,
+      });
+      await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          (i % 3 === 0 ? locking : stores!.traces).append(session, drafts(session, 1 + (i % 4), `append ${i}`)),
+        ),
+      );
+      const chain = await chainOf(url, session);
+      expect(chain.map((e) => e.sequence)).toEqual(chain.map((_, i) => i));
+      expect(chain).toHaveLength(Array.from({ length: 30 }, (_, i) => 1 + (i % 4)).reduce((n, k) => n + k, 0));
+      expect(verifyChain(chain)).toMatchObject({ valid: true });
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
+  it('refuse a session that does not exist, with nothing written', async () => {
+    const url = await database();
+    const client = openPostgres({ url });
+    try {
+      const stores = await createSqlStores(client);
+      const session = randomIds.uuid();
+      await expect(stores.traces.append(session, drafts(session, 3, 'ghost'))).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      await expect(stores.traces.append(session, drafts(session, 3, 'ghost'))).rejects.toBeInstanceOf(CraError);
+      expect(await chainOf(url, session)).toEqual([]);
+    } finally {
+      await client.close();
     }
   });
 });

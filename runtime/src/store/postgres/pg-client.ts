@@ -3,7 +3,7 @@
  * that mean "the database is not reachable" are recognised so the stores can spool or refuse.
  */
 import pg from 'pg';
-import type { SqlClient, SqlQueryable } from '../sql/client.js';
+import type { QueryOptions, SqlClient, SqlQueryable } from '../sql/client.js';
 
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -52,8 +52,11 @@ export function openPostgres(options: PgOptions): SqlClient & { pool: pg.Pool } 
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
   const run = (client: pg.Pool | pg.PoolClient): SqlQueryable => ({
-    async query<T>(text: string, params?: unknown[]): Promise<T[]> {
-      const result = await client.query(text, params as unknown[] | undefined);
+    async query<T>(text: string, params?: unknown[], options?: QueryOptions): Promise<T[]> {
+      // pg prepares a named statement once per pooled connection and then only binds and executes it.
+      const result = options?.name
+        ? await client.query({ name: options.name, text, values: params as unknown[] | undefined })
+        : await client.query(text, params as unknown[] | undefined);
       return result.rows as T[];
     },
     async exec(script: string): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import type { Cache } from '../ports.js';
 import type { RedisConnection } from './client.js';
+import { jsonBytes } from './json-bytes.js';
 
 export const CACHE_KEY = 'cache:';
 
@@ -43,7 +44,8 @@ export class RedisCache<T> implements Cache<T> {
     const ttl = Math.ceil(ttlMs);
     if (ttl <= 0 || !this.redis.isReady() || !(await this.flushPendingClear())) return;
     try {
-      await this.redis.client.craCacheSet(this.generationKey, this.entryPrefix, key, JSON.stringify(value), ttl);
+      // As bytes of ASCII JSON, its parts remembered for the resolution record written next (json-bytes.ts).
+      await this.redis.client.craCacheSet(this.generationKey, this.entryPrefix, key, jsonBytes(value, 1), ttl);
     } catch (err) {
       this.options.onError?.(err as Error, 'set');
     }

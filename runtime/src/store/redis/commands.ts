@@ -31,7 +31,7 @@ declare module 'ioredis' {
       generationKey: string,
       entryPrefix: string,
       key: string,
-      value: string,
+      value: string | Buffer,
       ttlMs: number,
     ): Result<number, Context>;
   }

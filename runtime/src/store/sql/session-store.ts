@@ -1,5 +1,6 @@
 import type { SessionRecord, SessionStore } from '../ports.js';
 import type { SqlClient } from './client.js';
+import type { ChainHeads } from './trace-store.js';
 
 interface Row {
   session_id: string;
@@ -34,7 +35,11 @@ const SELECT = `SELECT session_id, agent_id, agent_type, status, metadata, start
                   FROM cra_sessions`;
 
 export class SqlSessionStore implements SessionStore {
-  constructor(private readonly client: SqlClient) {}
+  /** `heads`: shared with the trace store, which then appends a new session's first events without reading its head. */
+  constructor(
+    private readonly client: SqlClient,
+    private readonly heads?: ChainHeads,
+  ) {}
 
   async create(session: SessionRecord): Promise<boolean> {
     const rows = await this.client.query(
@@ -49,7 +54,9 @@ export class SqlSessionStore implements SessionStore {
         session.started_at,
       ],
     );
-    return rows.length === 1;
+    if (rows.length !== 1) return false;
+    this.heads?.set(session.session_id, null);
+    return true;
   }
 
   async get(sessionId: string): Promise<SessionRecord | null> {

@@ -6,7 +6,7 @@ import { SqlApprovalStore } from './approval-store.js';
 import { migrate } from './migrations.js';
 import { SqlExecutionStore, SqlIdempotencyStore, SqlResolutionStore } from './resolution-store.js';
 import { SqlSessionStore } from './session-store.js';
-import { SqlTraceStore } from './trace-store.js';
+import { ChainHeads, SqlTraceStore } from './trace-store.js';
 
 export interface SqlStoresOptions {
   /** Apply pending migrations first (safe with several replicas). */
@@ -26,9 +26,10 @@ export async function createSqlStores(client: SqlClient, options: SqlStoresOptio
     },
     ...options.healthProbes,
   };
+  const heads = new ChainHeads();
   return {
-    traces: new SqlTraceStore(client),
-    sessions: new SqlSessionStore(client),
+    traces: new SqlTraceStore(client, heads),
+    sessions: new SqlSessionStore(client, heads),
     resolutions: new SqlResolutionStore(client),
     idempotency: new SqlIdempotencyStore(client),
     executions: new SqlExecutionStore(client),
