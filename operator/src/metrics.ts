@@ -1,14 +1,17 @@
 /**
  * Operator metrics (CRA-SPEC §10) on a dedicated registry: reconcile counts and durations by kind
- * and result, work queue depth, leadership, the bundle published.
+ * and result, work queue depth, the bundle published, resources by readiness; `cra_leader` comes from
+ * the leader elector.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { LEADER_METRIC } from './leader/metrics.js';
 
 export const OPERATOR_METRICS = {
   reconciles: 'cra_reconcile_total',
   reconcileDuration: 'cra_reconcile_duration_seconds',
   queueDepth: 'cra_workqueue_depth',
-  leader: 'cra_leader',
+  /** Owned by the leader elector (leader/metrics.ts). */
+  leader: LEADER_METRIC,
   bundleInfo: 'cra_operator_bundle_info',
   resources: 'cra_resources',
 } as const;
@@ -17,7 +20,6 @@ export class OperatorMetrics {
   readonly registry = new Registry();
   private readonly reconciles: Counter<'kind' | 'result'>;
   private readonly durations: Histogram<'kind'>;
-  private readonly leaderGauge: Gauge<'identity'>;
   private readonly bundleInfo: Gauge<'version'>;
   private readonly resources: Gauge<'kind' | 'ready'>;
 
@@ -45,12 +47,6 @@ export class OperatorMetrics {
         this.set(queueDepth());
       },
     });
-    this.leaderGauge = new Gauge({
-      name: OPERATOR_METRICS.leader,
-      help: '1 while this instance leads',
-      labelNames: ['identity'],
-      registers,
-    });
     this.bundleInfo = new Gauge({
       name: OPERATOR_METRICS.bundleInfo,
       help: 'The runtime bundle last published',
@@ -68,10 +64,6 @@ export class OperatorMetrics {
   reconciled(kind: string, result: 'success' | 'error', seconds: number): void {
     this.reconciles.inc({ kind, result });
     this.durations.observe({ kind }, seconds);
-  }
-
-  leader(identity: string, leading: boolean): void {
-    this.leaderGauge.set({ identity }, leading ? 1 : 0);
   }
 
   bundle(version: string): void {

@@ -114,6 +114,7 @@ export class Operator {
       return this.workers;
     };
     if (!config.leaderElection.enabled) {
+      prometheusLeaderMetrics(this.metrics.registry).setLeader(config.identity, true);
       this.running = lead(new AbortController().signal);
       return;
     }

@@ -334,6 +334,10 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
     expect(text).toMatch(/cra_reconcile_total\{kind="bundle",result="success"\} [1-9]/);
     expect(text).toContain('cra_reconcile_duration_seconds_bucket');
     expect(text).toMatch(/cra_leader\{identity="test-operator"\} 1/);
+    expect(text).toMatch(/^cra_workqueue_depth \d+$/m);
+    expect(text).toMatch(/^cra_operator_bundle_info\{version="[0-9a-f]{12}"\} 1$/m);
+    expect(text).toMatch(/^cra_resources\{kind="Atlas",ready="true"\} [1-9]/m);
+    expect(text).toMatch(/^cra_resources\{kind="AgentIdentity",ready="false"\} [1-9]/m);
     expect(operator.isLeader).toBe(true);
   });
 });

@@ -110,7 +110,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   // WebSocket before any route: upgrades then dispatch through the router, hooks and auth.
-  const traceStream = new TraceStreamHub(deps.traceFeed ?? deps.cra.tracer, { ...TRACE_STREAM_DEFAULTS, ...deps.streaming });
+  const traceStream = new TraceStreamHub(deps.traceFeed ?? deps.cra.tracer, {
+    ...TRACE_STREAM_DEFAULTS,
+    ...deps.streaming,
+  });
+  if (deps.telemetry) {
+    const { metrics } = deps.telemetry;
+    traceStream.onDrop((reason) => metrics.wsDropped(reason));
+  }
   await registerWebSockets(app, traceStream);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

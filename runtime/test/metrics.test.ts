@@ -1,6 +1,10 @@
 /**
  * Prometheus metrics (CRA-SPEC §10), load shedding and the open/protected /metrics route.
  */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Runtime } from '../src/runtime.js';
 import { auth, KEYS, resolveRequest, testRuntime } from './helpers/runtime.js';
@@ -61,6 +65,32 @@ describe('metrics', () => {
     expect(after).not.toMatch(/session_id|agent_id/);
   });
 
+  it('exposes the operational series: build, limiter mode, stores, outbox, HTTP routes, checkpoints', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cra-metrics-'));
+    const signing = await testRuntime({
+      'trace.checkpoint.intervalSeconds': 3600,
+      'trace.checkpoint.dir': join(dir, 'checkpoints'),
+      dataDir: dir,
+    });
+    try {
+      await signing.app.inject({ method: 'POST', url: '/v1/resolve', headers: auth(), payload: resolveRequest({}) });
+      await signing.checkpoint();
+      const text = await scrape(signing);
+      expect(text).toMatch(/^cra_build_info\{version="[^"]+",revision="[^"]*"\} 1$/m);
+      expect(value(text, 'cra_rate_limiter_mode', 'mode="local"')).toBe(1);
+      expect(text).toMatch(/^cra_store_up\{store="[a-z_]+"\} 1$/m);
+      expect(text).not.toMatch(/^cra_store_up\{[^}]*\} 0$/m);
+      expect(value(text, 'cra_trace_outbox_pending')).toBe(0);
+      expect(
+        value(text, 'cra_http_request_duration_seconds_count', 'method="POST",route="/v1/resolve",status="2xx"'),
+      ).toBe(1);
+      expect(value(text, 'cra_trace_checkpoints_total')).toBe(1);
+    } finally {
+      await signing.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps /metrics for admins and auditors when it is not open', async () => {
     const closed = await testRuntime({ 'auth.openMetrics': false });
     try {
@@ -72,6 +102,17 @@ describe('metrics', () => {
     } finally {
       await closed.close();
     }
+  });
+});
+
+describe('docs/reference/metrics.md', () => {
+  it('describes every runtime metric', async () => {
+    const doc = readFileSync(new URL('../../docs/reference/metrics.md', import.meta.url), 'utf8');
+    const names = (await rt.metrics.registry.getMetricsAsJSON())
+      .map((m) => m.name)
+      .filter((n) => !/^cra_(process|nodejs)_/.test(n));
+    expect(names).toContain('cra_resolutions_total');
+    for (const name of names) expect(doc, name).toContain(`| \`${name}\``);
   });
 });
 

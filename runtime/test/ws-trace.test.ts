@@ -458,6 +458,8 @@ describe('WebSocket /v1/trace: flow control', () => {
       number
     >;
     expect(stats.websocket_slow_consumer_drops).toBeGreaterThanOrEqual(1);
+    const metrics = await (await fetch(`${base}/metrics`, { headers: auth(KEYS.admin) })).text();
+    expect(metrics).toMatch(/^cra_ws_clients_dropped_total\{reason="slow_consumer"\} [1-9]/m);
 
     // Once it reads again it finds what was buffered, then the close frame.
     (slow.ws as unknown as { _socket: Socket })._socket.resume();

@@ -24,6 +24,4 @@ export const EVENT_REASONS = {
   published: 'Published',
   rejected: 'Rejected',
   bundlePublished: 'BundlePublished',
-  bundleTooLarge: 'BundleTooLarge',
-  leaderElected: 'LeaderElected',
 } as const;
