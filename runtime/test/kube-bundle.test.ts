@@ -120,4 +120,74 @@ describe.skipIf(!available && !required)('bundle from Kubernetes ConfigMaps', ()
       await rt.close();
     }
   }, 120_000);
+
+  it('swaps bundles atomically under load: no request fails, each answer comes from one whole bundle', async () => {
+    const name = 'live-bundle';
+    const rt = await testRuntime(
+      { atlases: [], bundleConfigMap: `${namespace}/${name}` },
+      { kubeConfig: cp.kubeConfig, bundleWaitMs: 500 },
+    );
+    try {
+      const build = async (atlases: string[]) =>
+        (
+          await buildLocalBundle({
+            atlases: atlases.map((a) => repo(`atlases/${a}`)),
+            identities: [repo('examples/local/identities.yaml')],
+            secretsDir: repo('examples/local/secrets'),
+          })
+        ).bundle;
+      const bundles = [
+        await build(['github-ops']),
+        await build(['github-ops', 'customer-support']),
+        await build(['github-ops', 'cluster-ops']),
+      ];
+      const refs = new Map(bundles.map((b) => [b.version, new Set(b.atlases.map((a) => a.ref))]));
+      expect(refs.size).toBe(3);
+      await publish(name, bundles[0]!);
+      await until(rt, bundles[0]!.version);
+
+      let loading = true;
+      const answers: { status: number; body: string }[] = [];
+      const worker = async () => {
+        while (loading) {
+          const res = await rt.app.inject({
+            method: 'POST',
+            url: '/v1/resolve',
+            headers: auth(),
+            payload: resolveRequest({ risk: 'low', hints: ['github.issues'] }),
+          });
+          answers.push({ status: res.statusCode, body: res.body });
+        }
+      };
+      const workers = Array.from({ length: 6 }, worker);
+      for (const i of [1, 2, 1, 2, 0, 1]) {
+        const before = answers.length;
+        await publish(name, bundles[i]!, i === 2 ? 20_000 : undefined);
+        await until(rt, bundles[i]!.version);
+        while (answers.length < before + 20) await new Promise((r) => setTimeout(r, 5));
+      }
+      loading = false;
+      await Promise.all(workers);
+
+      const served = new Set<string>();
+      for (const answer of answers) {
+        expect(answer.status, answer.body).toBe(200);
+        const resolution = JSON.parse(answer.body) as { bundle_version: string };
+        const atlases = refs.get(resolution.bundle_version);
+        expect(atlases, `unknown bundle ${resolution.bundle_version}`).toBeDefined();
+        for (const [, ref] of answer.body.matchAll(/"atlas_ref":"([^"]+)"/g)) expect(atlases!.has(ref!)).toBe(true);
+        served.add(resolution.bundle_version);
+      }
+      expect(served.size).toBe(3);
+
+      const current = bundles[1]!.version;
+      const ready = (await rt.app.inject({ method: 'GET', url: '/readyz' })).json<{ bundle: { version: string } }>();
+      expect(ready.bundle.version).toBe(current);
+      const metrics = (await rt.app.inject({ method: 'GET', url: '/metrics' })).body;
+      expect(metrics).toContain(`cra_bundle_info{version="${current}"} 1`);
+      expect(metrics.match(/^cra_bundle_info\{/gm)).toHaveLength(1);
+    } finally {
+      await rt.close();
+    }
+  }, 120_000);
 });
