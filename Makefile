@@ -7,6 +7,7 @@ NODE_BIN := $(shell scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 
 STAMP := node_modules/.install-stamp
+IMAGE ?= ghcr.io/cra-dev/cra:1.0.0
 
 .PHONY: help
 help: ## List the targets
@@ -49,6 +50,18 @@ test: build ## Install what is missing, start what is needed, run every test
 .PHONY: bench
 bench: build ## Run the benchmarks and rewrite bench/RESULTS.md
 	npx tsx bench/run.ts
+
+.PHONY: image
+image: ## Build the container image (needs Docker; docs/guides/docker.md)
+	docker build -t $(IMAGE) .
+
+.PHONY: gen-deploy
+gen-deploy: deps ## Regenerate the chart's CRDs and RBAC, config/ and docs/reference/helm-values.md
+	HELM="$$(scripts/build-envtest.sh)/helm" npm run gen:deploy
+
+.PHONY: kind-e2e
+kind-e2e: build ## Image, kind cluster, chart, reference atlases, e2e suite (needs Docker and kind; not run in CI)
+	IMAGE=$(IMAGE) scripts/kind-e2e.sh
 
 .PHONY: envtest
 envtest: ## Build (or reuse) the cached kube-apiserver, etcd, kubectl and helm
