@@ -12,6 +12,7 @@ import { isoTime, sequentialIds } from '../src/ids.js';
 import {
   authorizeExecution,
   ExecutionRefused,
+  parameterValidator,
   type AuthorizeInput,
   type CheckName,
 } from '../src/resolver/authorize.js';
@@ -379,6 +380,18 @@ describe('refusals, in the order of §5', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
+
+describe('parameter validators', () => {
+  it('are compiled once per schema, also for a copy read back from a store', () => {
+    const schema = { type: 'object', required: ['n'], properties: { n: { type: 'integer', minimum: 1 } } };
+    const validate = parameterValidator(schema);
+    const copy = JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
+    expect(parameterValidator(copy)).toBe(validate);
+    expect(parameterValidator(copy)({ n: 2 })).toBe(true);
+    expect(parameterValidator(copy)({ n: 0 })).toBe(false);
+    expect(parameterValidator({ ...schema, required: [] })).not.toBe(validate);
+  });
+});
 
 describe('CONSTRAINT_VIOLATED names every violation by JSON Pointer', () => {
   const violations = (parameters: Record<string, unknown>, fixture = base, grantId = 'deploy') => {

@@ -5,7 +5,7 @@
  * 503 for the stores and a miss for the cache.
  */
 import { randomUUID } from 'node:crypto';
-import { CraError, type CARPExecutionResult, type CARPResolution } from '@cra/core';
+import { type CARPExecutionResult, type CARPResolution, type TraceEvent } from '@cra/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../../e2e/harness/process.js';
 import { redisPing, startRedis, type RedisInstance } from '../../e2e/harness/redis.js';
@@ -14,6 +14,7 @@ import { RedisCache } from '../src/store/redis/cache.js';
 import { createRedis, type RedisConnection } from '../src/store/redis/client.js';
 import { RedisIdempotencyStore } from '../src/store/redis/idempotency-store.js';
 import { RedisResolutionStore } from '../src/store/redis/resolution-store.js';
+import { RedisTraceFanout } from '../src/store/redis/trace-fanout.js';
 import { withRedis } from '../src/store/redis/stores.js';
 
 let redis: RedisInstance;
@@ -254,5 +255,35 @@ describe('keys, withRedis and outages', () => {
     await stores.close();
     expect(baseClosed).toBe(true);
     expect(conn.status()).toBe('end');
+  });
+});
+
+describe('RedisTraceFanout', () => {
+  it("hands every other replica the events of the appends of one turn in one message, in order, and never a replica's own", async () => {
+    const [a, b] = [
+      new RedisTraceFanout(await connection(), 'replica-a'),
+      new RedisTraceFanout(await connection(), 'replica-b'),
+    ];
+    open.push(a, b);
+    await Promise.all([a.start(), b.start()]);
+    const atA: (readonly TraceEvent[])[] = [];
+    const atB: (readonly TraceEvent[])[] = [];
+    a.subscribe((events) => atA.push(events));
+    b.subscribe((events) => atB.push(events));
+    const event = (sequence: number, text: string) =>
+      ({
+        session_id: randomUUID(),
+        sequence,
+        event_type: 'carp.request.received',
+        payload: { text },
+      }) as unknown as TraceEvent;
+    const first = [event(0, 'one → "quoted"'), event(1, 'two')];
+    const second = [event(2, 'three \\ \n')];
+    a.publish(first);
+    a.publish(second);
+    await waitUntil(async () => atB.length > 0, { description: 'replica b to receive', timeoutMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(atB).toEqual([[...first, ...second]]);
+    expect(atA).toEqual([]);
   });
 });

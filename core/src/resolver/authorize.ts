@@ -47,6 +47,13 @@ export class ExecutionRefused extends CraError {
 const EXECUTABLE_DECISIONS = new Set(['allow', 'allow_with_constraints', 'partial', 'requires_approval']);
 
 const validators = new WeakMap<object, ValidateFunction>();
+/**
+ * Also by the schema's JSON text: the grant's schema usually comes from a resolution read back
+ * from a store (a fresh copy on every execute), and compiling it took ~2 ms, the larger part of
+ * an execute's CPU. Bounded: the bundle's actions are few, and an evicted schema recompiles.
+ */
+const validatorsByText = new Map<string, ValidateFunction>();
+const MAX_VALIDATORS_BY_TEXT = 1024;
 const schemaAjv = (() => {
   const ajv = createAjv();
   ajv.opts.strictSchema = false;
@@ -57,7 +64,16 @@ const schemaAjv = (() => {
 export function parameterValidator(schema: Record<string, unknown>): ValidateFunction {
   let validate = validators.get(schema);
   if (!validate) {
-    validate = schemaAjv.compile(schema);
+    const text = JSON.stringify(schema);
+    validate = validatorsByText.get(text);
+    if (!validate) {
+      validate = schemaAjv.compile(schema);
+      if (validatorsByText.size >= MAX_VALIDATORS_BY_TEXT) {
+        const oldest = validatorsByText.keys().next().value;
+        if (oldest !== undefined) validatorsByText.delete(oldest);
+      }
+      validatorsByText.set(text, validate);
+    }
     validators.set(schema, validate);
   }
   return validate;

@@ -20,6 +20,8 @@ export class RedisTraceFanout {
   private readonly listeners = new Set<Listener>();
   private subscriber: Redis | undefined;
   private readonly channel: string;
+  private pending: string[] = [];
+  private flushScheduled = false;
 
   constructor(
     private readonly redis: RedisConnection,
@@ -59,11 +61,29 @@ export class RedisTraceFanout {
     await subscriber.subscribe(this.channel).catch(() => undefined);
   }
 
-  /** Publishes events this replica stored. Never throws, never waits for the network. */
+  /**
+   * Publishes events this replica stored. Never throws, never waits for the network. The events
+   * of every append that completes in one turn of the event loop go out as one message (each
+   * PUBLISH is a socket write and a wake-up of Redis and of every subscriber, whatever its size),
+   * in order, at the end of the turn.
+   */
   publish(events: readonly TraceEvent[]): void {
     if (events.length === 0 || !this.redis.isReady()) return;
-    // The JSON of `{from, events}`, with each event's text as the trace store already made it.
-    const message = `{"from":${JSON.stringify(this.instanceId)},"events":[${events.map(eventJson).join(',')}]}`;
+    // Each event's text as the trace store already made it.
+    for (const event of events) this.pending.push(eventJson(event));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const texts = this.pending;
+    this.pending = [];
+    if (texts.length === 0 || !this.redis.isReady()) return;
+    // The JSON of `{from, events}`: `from` first, which the subscribers rely on (see start).
+    const message = `{"from":${JSON.stringify(this.instanceId)},"events":[${texts.join(',')}]}`;
     this.redis.client.publish(this.channel, message).catch(() => undefined);
   }
 
@@ -74,6 +94,7 @@ export class RedisTraceFanout {
   }
 
   async close(): Promise<void> {
+    this.flush();
     this.listeners.clear();
     await this.subscriber?.quit().catch(() => this.subscriber?.disconnect());
   }
