@@ -44,6 +44,8 @@ export interface OperatorConfig {
     retryPeriodMs: number;
   };
   identity: string;
+  /** Relist everything and re-read referenced ConfigMaps and Secrets this often (they are not watched). */
+  resyncSeconds: number;
   httpPort: number;
   logLevel: string;
   runtime: RuntimeWorkloadConfig;
@@ -116,6 +118,18 @@ function bool(env: Env, name: string, fallback: boolean, problems: string[]): bo
   return /^(true|1)$/i.test(raw);
 }
 
+function port(env: Env, problems: string[]): number {
+  const value = integer(env, 'CRA_OPERATOR_PORT', 8081, problems);
+  if (value < 1 || value > 65535) problems.push(`CRA_OPERATOR_PORT: ${value} is not a port (1–65535)`);
+  return value;
+}
+
+function resync(env: Env, problems: string[]): number {
+  const value = integer(env, 'CRA_RESYNC_SECONDS', 60, problems);
+  if (value < 1) problems.push(`CRA_RESYNC_SECONDS: must be at least 1`);
+  return value;
+}
+
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Environment variables, documented in docs/reference/operator.md. */
@@ -154,6 +168,8 @@ export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
     renewDeadlineMs: integer(env, 'CRA_RENEW_DEADLINE_MS', 10_000, problems),
     retryPeriodMs: integer(env, 'CRA_RETRY_PERIOD_MS', 2_000, problems),
   };
+  const resyncSeconds = resync(env, problems);
+  const httpPort = port(env, problems);
   if (problems.length > 0) throw new OperatorConfigError(problems);
   return {
     namespace,
@@ -162,7 +178,8 @@ export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
     ...(env.CRA_OPERATOR_DEPLOYMENT ? { ownerDeployment: env.CRA_OPERATOR_DEPLOYMENT } : {}),
     leaderElection,
     identity: env.CRA_OPERATOR_IDENTITY ?? `${env.POD_NAME ?? hostname()}_${crypto.randomUUID()}`,
-    httpPort: integer(env, 'CRA_OPERATOR_PORT', 8081, []),
+    resyncSeconds,
+    httpPort,
     logLevel: env.CRA_LOG_LEVEL ?? 'info',
     runtime: workload as RuntimeWorkloadConfig,
   };

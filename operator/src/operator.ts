@@ -13,6 +13,7 @@ import type { Owner } from './k8s/apply.js';
 import { ClusterCache } from './k8s/cache.js';
 import { clients, statusOf, type Clients } from './k8s/clients.js';
 import { eventRecorder } from './k8s/events.js';
+import { OwnedWatch } from './k8s/owned-watch.js';
 import {
   exitOnLeadershipLost,
   LeaderElector,
@@ -38,6 +39,7 @@ export class Operator {
   readonly log: Logger;
   private readonly c: Clients;
   private cache!: ClusterCache;
+  private owned: OwnedWatch | undefined;
   private elector: LeaderElector | undefined;
   private leading: AbortController | undefined;
   private workers: Promise<void> | undefined;
@@ -83,17 +85,36 @@ export class Operator {
     this.cache = new ClusterCache(this.c, {
       namespaces: config.watchNamespaces,
       onChange: () => this.queue.add(BUNDLE_KEY),
+      resyncMs: config.resyncSeconds * 1000,
+      onResync: () => {
+        this.queue.add(BUNDLE_KEY);
+        this.queue.add(RUNTIME_KEY);
+      },
       onError: (kind, err) => this.log.warn({ kind, err: (err as Error)?.message }, 'watch failed; restarting it'),
     });
-    await this.cache.start();
+    const publisher = new BundlePublisher(this.c, {
+      namespace: config.namespace,
+      name: config.bundleConfigMap,
+      ...(owner ? { owner } : {}),
+    });
+    // What the operator wrote, watched too: a deleted or edited bundle ConfigMap is republished,
+    // a changed runtime Deployment or Service is put back.
+    this.owned = new OwnedWatch(this.c, {
+      namespace: config.namespace,
+      bundleConfigMap: config.bundleConfigMap,
+      onChange: (kind) => {
+        if (kind === 'ConfigMap') {
+          publisher.reset();
+          this.queue.add(BUNDLE_KEY);
+        } else this.queue.add(RUNTIME_KEY);
+      },
+      onError: (kind, err) => this.log.warn({ kind, err: (err as Error)?.message }, 'watch failed; restarting it'),
+    });
+    await Promise.all([this.cache.start(), this.owned.start()]);
     const bundle = new BundleController({
       clients: this.c,
       cache: this.cache,
-      publisher: new BundlePublisher(this.c, {
-        namespace: config.namespace,
-        name: config.bundleConfigMap,
-        ...(owner ? { owner } : {}),
-      }),
+      publisher,
       events,
       metrics: this.metrics,
       log: this.log,
@@ -191,7 +212,7 @@ export class Operator {
     this.leading?.abort();
     await this.elector?.stop();
     await this.workers?.catch(() => undefined);
-    await this.cache?.stop();
+    await Promise.all([this.cache?.stop(), this.owned?.stop()]);
     await this.running?.catch(() => undefined);
   }
 }

@@ -170,6 +170,7 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
       CRA_RENEW_DEADLINE_MS: '2000',
       CRA_RETRY_PERIOD_MS: '500',
       CRA_LOG_LEVEL: 'silent',
+      CRA_RESYNC_SECONDS: '1',
     });
     operator = new Operator({
       config: { ...config, runtime: { ...config.runtime, image: 'cra:test', replicas: 3 } },
@@ -282,6 +283,19 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
       return x.status?.conditions?.find((c) => c.status === 'False') ? x : undefined;
     }, 'ghost not ready');
     expect(ghost.status!.conditions![0]).toMatchObject({ reason: 'SecretNotFound' });
+
+    // Rotating the key (a new digest in the same Secret) reaches the bundle at the next resync.
+    const rotated = 'c'.repeat(64);
+    await admin.core.replaceNamespacedSecret({
+      namespace: team,
+      name: 'bot-key',
+      body: { metadata: { name: 'bot-key' }, stringData: { digest: rotated } },
+    });
+    const after = await eventually(async () => {
+      const x = await bundle();
+      return x?.identities.find((i) => i.spec.agentId === 'bot')?.apiKeyDigests?.[0] === rotated ? x : undefined;
+    }, 'rotated digest in bundle');
+    expect(after.identities.find((i) => i.spec.agentId === 'bot')!.apiKeyDigests).toEqual([rotated]);
   });
 
   it('removes a deleted Atlas from the bundle before its finalizer lets it go', async () => {
@@ -321,11 +335,27 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
       { namespace: system, name: 'cra-runtime', body: { spec: { replicas: 1 } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    operator.queue.add('runtime');
     await eventually(
       async () =>
         (await admin.apps.readNamespacedDeployment({ namespace: system, name: 'cra-runtime' })).spec?.replicas === 3,
       'replicas restored',
+    );
+    // A deleted Service comes back, and so does a deleted bundle ConfigMap (same version).
+    await admin.core.deleteNamespacedService({ namespace: system, name: 'cra-runtime' });
+    await eventually(
+      () => admin.core.readNamespacedService({ namespace: system, name: 'cra-runtime' }).catch(() => undefined),
+      'service recreated',
+    );
+    const published = await admin.core.readNamespacedConfigMap({ namespace: system, name: 'cra-runtime-bundle' });
+    await admin.core.deleteNamespacedConfigMap({ namespace: system, name: 'cra-runtime-bundle' });
+    const republished = await eventually(
+      () =>
+        admin.core.readNamespacedConfigMap({ namespace: system, name: 'cra-runtime-bundle' }).catch(() => undefined),
+      'bundle ConfigMap republished',
+    );
+    expect(republished.metadata?.uid).not.toBe(published.metadata?.uid);
+    expect(republished.metadata?.annotations?.['cra.dev/bundle-version']).toBe(
+      published.metadata?.annotations?.['cra.dev/bundle-version'],
     );
   });
 

@@ -16,6 +16,8 @@ export interface CacheOptions {
   /** Empty = all namespaces. */
   namespaces: readonly string[];
   onChange: () => void;
+  /** The periodic safety-net relist; default: onChange. */
+  onResync?: () => void;
   onError?: (kind: Kind, err: unknown) => void;
   restartDelayMs?: number;
   resyncMs?: number;
@@ -40,7 +42,10 @@ export class ClusterCache {
       this.informers.set(kind, list);
     }
     await Promise.all([...this.informers.values()].flat().map((i) => this.startOne(i)));
-    this.resync = setInterval(() => this.options.onChange(), this.options.resyncMs ?? 60_000);
+    this.resync = setInterval(
+      () => (this.options.onResync ?? this.options.onChange)(),
+      this.options.resyncMs ?? 60_000,
+    );
     this.resync.unref();
   }
 
