@@ -8,22 +8,20 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { materializeResolution, planResolution, randomIds, type CARPResolution, type ResolveRequest } from '@cra/core';
-import { Agent, request as httpRequest } from 'undici';
 import { durationFor, type BenchContext, type Benchmark, type Row, type Section } from './lib/harness.js';
 import {
-  ADMIN_KEY,
-  AGENT_KEY,
   REQUEST_MIX,
   referenceBundle,
   resolveRequest,
   type ReferenceBundle,
   type RequestCase,
 } from './lib/fixtures.js';
-import { closedLoop, mergeLoads, openLoop, type LoadResult, type LoadTarget, type RawLoad } from './lib/http-load.js';
+import { closedLoop, mergeLoads, openLoop, type LoadResult, type RawLoad } from './lib/http-load.js';
 import { measurePair } from './lib/measure.js';
 import { freshDataDir } from './lib/pglite-template.js';
 import { summarizeProfile, type FunctionMatcher, type ProfileSummary } from './lib/profile.js';
 import { startServer, type ServerProcess, type SqlStats } from './lib/server.js';
+import { resolveTarget, stats } from './lib/targets.js';
 
 const CONCURRENCY = 16;
 const OPEN_LOOP_CONNECTIONS = 64;
@@ -94,39 +92,6 @@ const inProcess: Benchmark = {
 
 // ---------------------------------------------------------------------------------------------
 // (b, c) over HTTP
-
-/** Bodies for the mix; `unique` makes every goal (hence every cache key) different. */
-function resolveTarget(origin: string, options: { unique: boolean; tag: string; sessions: number }): LoadTarget {
-  const sessions = Array.from({ length: options.sessions }, () => randomIds.uuid());
-  let seq = 0;
-  return {
-    origin,
-    path: '/v1/resolve',
-    headers: { authorization: `Bearer ${AGENT_KEY}`, 'content-type': 'application/json' },
-    request(worker) {
-      const n = seq++;
-      const which = n % REQUEST_MIX.length;
-      const body = resolveRequest(REQUEST_MIX[which]!, {
-        sessionId: sessions[worker % sessions.length]!,
-        ...(options.unique ? { goalSuffix: `(ref ${options.tag}-${n})` } : {}),
-      });
-      return { body: JSON.stringify(body), headers: { 'x-bench-case': String(which) } };
-    },
-  };
-}
-
-async function stats(origin: string): Promise<{ cache_hits: number; cache_misses: number; resolutions_total: number }> {
-  const dispatcher = new Agent();
-  try {
-    const res = await httpRequest(`${origin}/v1/stats`, {
-      headers: { authorization: `Bearer ${ADMIN_KEY}` },
-      dispatcher,
-    });
-    return (await res.body.json()) as { cache_hits: number; cache_misses: number; resolutions_total: number };
-  } finally {
-    await dispatcher.close();
-  }
-}
 
 async function startPair(ctx: BenchContext): Promise<{ cra: ServerProcess; bare: ServerProcess }> {
   // The bare server answers with the same resolutions the runtime gives for the mix.

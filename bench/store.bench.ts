@@ -5,8 +5,8 @@
  * in memory, to tell the SQL engine's cost from the file system's.
  */
 import { join } from 'node:path';
-import { createRedactor, randomIds, systemClock, type RedactionRule, type Redactor } from '@cra/core';
-import { Tracer, type PayloadRedactor } from '../runtime/dist/domain/tracer.js';
+import { randomIds, systemClock } from '@cra/core';
+import { Tracer } from '../runtime/dist/domain/tracer.js';
 import { openPglite } from '../runtime/dist/store/embedded/pglite-client.js';
 import type { SqlClient } from '../runtime/dist/store/sql/client.js';
 import { createSqlStores } from '../runtime/dist/store/sql/stores.js';
@@ -14,22 +14,7 @@ import { AGENT_ID, REQUEST_MIX, referenceBundle, resolver, resolveRequest } from
 import { durationFor, type Benchmark, type Row } from './lib/harness.js';
 import { measureInterleaved } from './lib/measure.js';
 import { freshDataDir, templateDump } from './lib/pglite-template.js';
-
-/** The runtime's payload redactor (runtime.ts), rebuilt here: it is not exported. */
-function payloadRedactor(hmacKey: string): PayloadRedactor {
-  const base = createRedactor({ hmacKey });
-  const byRules = new Map<string, Redactor>();
-  return (payload, rules: readonly RedactionRule[]) => {
-    let redactor = base;
-    if (rules.length > 0) {
-      const key = JSON.stringify(rules);
-      redactor = byRules.get(key) ?? createRedactor({ hmacKey, rules });
-      byRules.set(key, redactor);
-    }
-    const { value, redactions } = redactor.redact(payload, 'payload');
-    return { payload: value, redactions };
-  };
-}
+import { payloadRedactor } from './lib/redactor.js';
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
 

@@ -3,11 +3,27 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export interface ServerSpec {
-  kind: 'cra' | 'bare';
-  /** cra: the embedded data dir (already holding a migrated `pg/`). */
+  /**
+   * `cra`: the runtime on the embedded store (PGlite); `cra-prod`: the runtime as deployed
+   * (store.kind postgres, redis.url set); `bare`: a fastify server answering canned JSON.
+   */
+  kind: 'cra' | 'cra-prod' | 'bare';
+  /** cra: the embedded data dir (already holding a migrated `pg/`); cra-prod: its data dir (spool, keys). */
   dataDir?: string;
+  /** cra-prod: the Postgres database URL. */
+  postgresUrl?: string;
+  /** cra-prod: the Redis URL. */
+  redisUrl?: string;
+  /** cra-prod: run the runtime of this checkout (its built `runtime/dist`) instead of this one's. */
+  runtimeRoot?: string;
+  /** cra, cra-prod: extra configuration (dotted paths, as on the CLI). */
+  overrides?: Record<string, unknown>;
+  /** Extra environment of the server process (e.g. `GITHUB_API_URL` for the executor's target). */
+  env?: Record<string, string>;
   /** bare: JSON file with the array of payloads to answer with (`x-bench-case` picks one). */
   payloadsFile?: string;
+  /** bare: JSON file with the execution result `POST /v1/execute` answers with. */
+  executePayloadFile?: string;
 }
 
 export interface SqlStats {
@@ -69,7 +85,7 @@ function once<T>(child: ChildProcess, type: string, timeoutMs: number): Promise<
 export async function startServer(spec: ServerSpec, options: StartOptions = {}): Promise<ServerProcess> {
   const child = fork(CHILD, [], {
     execArgv: ['--import', 'tsx'],
-    env: { ...process.env, BENCH_SERVER: JSON.stringify(spec), NODE_ENV: 'production' },
+    env: { ...process.env, ...spec.env, BENCH_SERVER: JSON.stringify(spec), NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
