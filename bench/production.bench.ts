@@ -355,9 +355,10 @@ async function grantsFor(s: Servers, sessions: number) {
   };
 }
 
-/** Names the CRA_BENCH_BEFORE checkout in row names: its commit. */
+/** Names the CRA_BENCH_BEFORE checkout in row names: CRA_BENCH_BEFORE_LABEL, else its commit. */
 function beforeLabel(): string {
   const root = process.env.CRA_BENCH_BEFORE;
+  if (process.env.CRA_BENCH_BEFORE_LABEL) return `before (${process.env.CRA_BENCH_BEFORE_LABEL})`;
   if (!root) return 'before';
   try {
     const sha = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
