@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system packages the test suite runs for real, when missing:
 #   redis-server (e2e/harness/redis.ts), postgresql (e2e/harness/postgres.ts),
-#   chromium (viewer tests, launched by playwright-core).
+#   chromium (viewer tests, launched by playwright-core), lua5.4 (the Argo CD health check of
+#   docs/guides/gitops.md, run by e2e/test/chart-docs.test.ts).
 # Idempotent: checks the binaries first; runs `apt-get update` only when something must be installed.
 # Runs as root (CI, dev containers) or through sudo when available.
 set -euo pipefail
@@ -13,9 +14,10 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 # Debian's postgresql keeps the server outside PATH, one directory per major version.
 compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || missing+=(postgresql)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v lua5.4 >/dev/null 2>&1 || missing+=(lua5.4)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  log "nothing to install (redis-server, postgresql, chromium present)"
+  log "nothing to install (redis-server, postgresql, chromium, lua5.4 present)"
   exit 0
 fi
 

@@ -19,11 +19,14 @@ import { REPO_ROOT } from '../harness/runtime-process.js';
 import { Operator } from '../../operator/src/operator.js';
 import { policyRules } from '../../operator/src/rbac.js';
 import { operatorConfigFromChart } from './support/operator-config.js';
+import { argoHealth, luaBinary } from './support/argo-health.js';
 
 const required = Boolean(process.env['CRA_REQUIRE_CONTROL_PLANE']);
 const available = controlPlaneBinariesAvailable() && helmBinary() !== undefined;
 const NS = 'cra-system';
 const RELEASE = 'cra';
+/** The Argo CD health check of docs/guides/gitops.md, on the real objects (Lua). */
+const checkArgo = luaBinary() !== undefined || required;
 
 interface Condition {
   type: string;
@@ -143,6 +146,7 @@ describe.skipIf(!available && !required)('the chart installed, and the operator 
     await api.apply(atlas);
     const a = await eventually(async () => ready(await readAtlas()), 'Atlas github-ops Ready');
     expect(a.status?.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('Published');
+    if (checkArgo) expect((await argoHealth(a)).status).toBe('Healthy');
     // The bundle ConfigMap, owned by the chart's operator Deployment (CRA_OPERATOR_DEPLOYMENT).
     const cm = await core.readNamespacedConfigMap({ namespace: NS, name: 'cra-runtime-bundle' });
     expect(cm.metadata?.ownerReferences?.[0]).toMatchObject({
@@ -202,6 +206,7 @@ describe.skipIf(!available && !required)('the chart installed, and the operator 
     const a = (await readAtlas())!;
     expect(a.metadata.generation).toBeGreaterThan(current.metadata.generation);
     expect(ready(a)).toBeUndefined(); // the new generation is not reported Ready
+    if (checkArgo) expect((await argoHealth(a)).status).not.toBe('Healthy');
   });
 
   it('helm upgrade restores the rule and keeps the CRDs and the Atlas; publishing resumes', async () => {
@@ -230,6 +235,7 @@ describe.skipIf(!available && !required)('the chart installed, and the operator 
     expect((await readAtlas())!.metadata.uid).toBe(atlasUid);
     const a = await eventually(async () => ready(await readAtlas()), 'Atlas 1.1.0 Ready after the upgrade', 90_000);
     expect(a.spec.version).toBe('1.1.0');
+    if (checkArgo) expect(await argoHealth(a)).toMatchObject({ status: 'Healthy', message: /^Published: / });
     expect(await bundleVersionAnnotation()).not.toBeUndefined();
     const d = await apps.readNamespacedDeployment({ namespace: NS, name: 'cra-operator' });
     expect(d.spec?.template.spec?.containers[0]?.env?.find((e) => e.name === 'CRA_LOG_LEVEL')?.value).toBe('debug');
