@@ -20,6 +20,7 @@ import {
   type Manifest,
 } from '../harness/chart.js';
 import { parseValuesComments } from '../../operator/scripts/gen-deploy.js';
+import { REPO_ROOT } from '../harness/runtime-process.js';
 
 // ajv 8 as core uses it (the hoisted root copy is eslint's ajv 6); its default class speaks draft-07.
 interface Validator {
@@ -196,6 +197,20 @@ describe.skipIf(!haveHelm && !required)(helmSuite, () => {
       });
       expect(d.spec.template.metadata.annotations['checksum/config']).toMatch(/^[a-f0-9]{64}$/);
       expect(find(objects, 'PodDisruptionBudget', 'cra-operator')).toBeDefined();
+    });
+
+    it('sets every variable operator/src/config.ts reads (namespace and identity through the downward API)', () => {
+      const source = readFileSync(join(REPO_ROOT, 'operator/src/config.ts'), 'utf8');
+      const read = new Set([...source.matchAll(/env(?:\.|,\s*')(CRA_[A-Z_]+)/g)].map((m) => m[1]!));
+      expect(read.size).toBeGreaterThan(10);
+      const d = find(objects, 'Deployment', 'cra-operator') as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const set = new Set<string>(d.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name));
+      const viaDownwardApi: Record<string, string> = {
+        CRA_OPERATOR_NAMESPACE: 'POD_NAMESPACE',
+        CRA_OPERATOR_IDENTITY: 'POD_NAME',
+      };
+      const missing = [...read].filter((v) => !set.has(v) && !(viaDownwardApi[v] && set.has(viaDownwardApi[v])));
+      expect(missing).toEqual([]);
     });
 
     it('no ServiceMonitor, PrometheusRule or NetworkPolicy unless asked; the dashboard ConfigMap with the sidecar label', () => {
