@@ -6,6 +6,8 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 export default defineConfig({
   resolve: {
     alias: {
+      // The more specific entry first: '@cra/core' would also match '@cra/core/browser'.
+      '@cra/core/browser': here('./core/src/browser.ts'),
       '@cra/core': here('./core/src/index.ts'),
     },
   },
