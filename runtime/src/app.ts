@@ -1,7 +1,8 @@
 /**
  * `buildApp(deps)`: the HTTP surface as a fastify instance, the unit under test (inject) and the
- * thing `server.ts` listens with. Open routes: /healthz, /readyz, /openapi.json, /docs. Everything
- * under /v1 is registered in a scoped context that authenticates first.
+ * thing `server.ts` listens with. Open routes: /healthz, /readyz, /openapi.json, /docs, the trace
+ * viewer's static files at /ui. Everything under /v1 is registered in a scoped context that
+ * authenticates first.
  */
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -17,6 +18,7 @@ import { mcpRoutes, type McpHttpOptions } from './mcp/http.js';
 import { registerErrorHandling } from './plugins/errors.js';
 import { metricsRoute, registerTelemetry, type TelemetryOptions } from './plugins/telemetry.js';
 import { registerRateLimit, type RequestRateLimitOptions } from './plugins/rate-limit.js';
+import { registerUi, type UiOptions } from './plugins/ui.js';
 import { adaptRoutes } from './routes/adapt.js';
 import { approvalRoutes } from './routes/approvals.js';
 import { atlasRoutes } from './routes/atlases.js';
@@ -61,6 +63,8 @@ export interface AppDeps {
   mcp?: McpHttpOptions;
   /** Prometheus metrics, load shedding; `/metrics` open unless `openMetrics` is false. */
   telemetry?: TelemetryOptions & { openMetrics: boolean; serveMetrics: boolean };
+  /** The trace viewer at `/ui` (default: served from runtime/dist/ui); false: not served. */
+  ui?: UiOptions | false;
 }
 
 export const OPENAPI_INFO = {
@@ -121,6 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerWebSockets(app, traceStream);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  if (deps.ui !== false) await registerUi(app, deps.ui ?? {});
 
   if (deps.telemetry) {
     await registerTelemetry(app, deps.telemetry);

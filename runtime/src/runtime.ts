@@ -81,6 +81,8 @@ export interface RuntimeOptions {
   kubeConfig?: KubeConfig;
   /** How long to wait for the first bundle from the API at start (default 10 s). */
   bundleWaitMs?: number;
+  /** Where the built trace viewer is (tests); default runtime/dist/ui. */
+  uiRoot?: string;
 }
 
 async function hmacKeyFor(config: RuntimeConfig): Promise<string> {
@@ -363,6 +365,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     clock,
     lifecycle: { draining: () => closing },
     streaming: config.stream,
+    ui: config.ui.enabled ? (options.uiRoot !== undefined ? { root: options.uiRoot } : {}) : false,
     ...(config.mcp.enabled
       ? {
           mcp: {

@@ -51,6 +51,7 @@ export const ENV_VARS: Record<string, { path: string; kind: 'string' | 'int' | '
   CRA_MCP_SESSIONS: { path: 'mcp.sessions', kind: 'string' },
   CRA_MCP_ALLOWED_HOSTS: { path: 'mcp.allowedHosts', kind: 'list' },
   CRA_MCP_ALLOWED_ORIGINS: { path: 'mcp.allowedOrigins', kind: 'list' },
+  CRA_UI_ENABLED: { path: 'ui.enabled', kind: 'bool' },
 };
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

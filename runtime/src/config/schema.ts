@@ -231,6 +231,14 @@ export const configSchema = {
       },
       default: {},
     },
+    ui: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean', default: true, description: 'Serve the trace viewer at /ui' },
+      },
+      default: {},
+    },
     log: {
       type: 'object',
       additionalProperties: false,
@@ -309,5 +317,6 @@ export interface RuntimeConfig {
     allowedOrigins: string[];
     idleTimeoutSeconds: number;
   };
+  ui: { enabled: boolean };
   log: { level: string };
 }

@@ -37,7 +37,7 @@ export function sessionRoutes(app: FastifyInstance, cra: Cra, ids: Parameters<ty
     {
       schema: {
         tags: ['sessions'],
-        summary: 'List sessions (an agent sees its own; admins and auditors see all)',
+        summary: 'List sessions, newest first (an agent sees its own; admins and auditors see all)',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -51,7 +51,13 @@ export function sessionRoutes(app: FastifyInstance, cra: Cra, ids: Parameters<ty
           200: {
             type: 'object',
             required: ['sessions'],
-            properties: { sessions: { type: 'array', items: sessionSchema } },
+            properties: {
+              sessions: { type: 'array', items: sessionSchema },
+              next_offset: {
+                type: 'integer',
+                description: 'Present when there are more sessions: the offset of the next page',
+              },
+            },
           },
           ...errors(400, 401),
         },
@@ -59,7 +65,10 @@ export function sessionRoutes(app: FastifyInstance, cra: Cra, ids: Parameters<ty
     },
     async (request) => {
       const q = request.query as { status?: string; limit: number; offset: number };
-      return { sessions: await cra.sessions.list(request.principal, q) };
+      // Newest first; one more than asked tells whether another page follows.
+      const page = await cra.sessions.list(request.principal, { ...q, limit: q.limit + 1 });
+      const more = page.length > q.limit;
+      return { sessions: more ? page.slice(0, q.limit) : page, ...(more ? { next_offset: q.offset + q.limit } : {}) };
     },
   );
 
