@@ -1,6 +1,7 @@
 /**
  * Dependency direction (DEVELOPERS.md): core imports nothing of ours and performs no I/O;
- * runtime and operator import core and never each other.
+ * runtime and operator import core and never each other; the trace viewer (runtime/src/ui) is
+ * browser code.
  */
 const IO_MODULES = '^(node:)?(fs|fs/promises|net|http|https|http2|dgram|dns|child_process|cluster|tls|worker_threads)$';
 module.exports = {
@@ -44,6 +45,14 @@ module.exports = {
       severity: 'error',
       from: { path: '^runtime/src/domain' },
       to: { path: 'node_modules/(fastify|ioredis|pg|@electric-sql|@fastify)/' },
+    },
+    {
+      name: 'ui-is-browser-code',
+      comment:
+        'runtime/src/ui runs in the browser: its own modules, openapi-fetch and @cra/core/browser (core without Node modules) only',
+      severity: 'error',
+      from: { path: '^runtime/src/ui/' },
+      to: { pathNot: ['^runtime/src/ui/', '^node_modules/openapi-fetch/', '^core/(src|dist)/browser\\.'] },
     },
     {
       name: 'no-circular',

@@ -21,8 +21,9 @@ $(STAMP): package.json package-lock.json core/package.json runtime/package.json 
 deps: $(STAMP) ## Install dependencies from the lock file
 
 .PHONY: build
-build: deps ## Compile every workspace
+build: deps ## Compile every workspace and bundle the trace viewer (runtime/dist/ui)
 	npx tsc -b
+	node runtime/scripts/build-ui.mjs
 
 .PHONY: run
 run: build ## Serve the reference atlases on 127.0.0.1:8080 with embedded stores (no services needed)

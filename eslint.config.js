@@ -6,7 +6,15 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', '.tools/**', '.cache/**', 'coverage/**', 'runtime/src/ui/static/**'],
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '.tools/**',
+      '.cache/**',
+      'coverage/**',
+      'runtime/src/ui/static/**',
+      'runtime/src/ui/gen/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
