@@ -225,8 +225,15 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
       return x?.atlases.some((a) => a.ref === `${team}/github-ops@1.1.0`) ? x : undefined;
     }, 'bundle with 1.1.0');
     expect(b.atlases.some((a) => a.ref.endsWith('@1.0.0'))).toBe(false);
-    const s = await statusOf('atlases', 'github-ops');
-    expect(s.status?.observedGeneration).toBe(s.metadata.generation);
+    // Status is written after the bundle is published: wait for it rather than race it.
+    const s = await eventually(async () => {
+      const x = await statusOf('atlases', 'github-ops');
+      return x.status?.observedGeneration === x.metadata.generation ? x : undefined;
+    }, 'status observes the new generation');
+    expect(s.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'Published',
+    });
   });
 
   it('marks an invalid Atlas Ready=False with the field, and keeps serving the others', async () => {
