@@ -305,7 +305,13 @@ describe.skipIf(!haveHelm && !required)(helmSuite, () => {
     expect(config.replicas).toBe(3);
     const d = find(objects, 'Deployment', 'cra-operator') as any; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(d.spec.template.spec.containers[0].image).toBe(`ghcr.io/cra-dev/cra@sha256:${'0'.repeat(64)}`);
-    expect(d.spec.template.spec.imagePullSecrets).toEqual([{ name: 'registry-credentials' }]);
+    expect(d.spec.template.spec.imagePullSecrets).toEqual([
+      { name: 'registry-credentials' },
+      { name: 'mirror-credentials' },
+    ]);
+    // The runtime pods the operator creates get the same pull secrets, and single Secret keys.
+    expect(config.imagePullSecrets).toEqual(['registry-credentials', 'mirror-credentials']);
+    expect(config.secretEnv).toEqual([{ name: 'GITHUB_API_URL', secretName: 'github-enterprise', key: 'api-url' }]);
   });
 
   describe('values.schema.json refuses bad values, naming them', () => {

@@ -20,6 +20,10 @@ export interface RuntimeWorkloadConfig {
   env: Record<string, string>;
   /** Secrets whose keys become environment variables (e.g. CRA_POSTGRES_URL, CRA_REDIS_URL). */
   envFromSecrets: string[];
+  /** Single environment variables from a key of a Secret (when the key is not already the CRA_* name). */
+  secretEnv: { name: string; secretName: string; key: string }[];
+  /** kubernetes.io/dockerconfigjson Secrets the runtime pods pull their image with. */
+  imagePullSecrets: string[];
   serviceType: 'ClusterIP' | 'NodePort' | 'LoadBalancer';
   podDisruptionBudget: { enabled: boolean; minAvailable: number };
   autoscaling: { enabled: boolean; minReplicas: number; maxReplicas: number; targetCPUUtilizationPercentage: number };
@@ -64,6 +68,25 @@ const workloadSchema = {
     resources: { type: 'object', default: {} },
     env: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
     envFromSecrets: { type: 'array', items: { type: 'string', minLength: 1 }, default: [] },
+    secretEnv: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'secretName', 'key'],
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+          secretName: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' },
+          key: { type: 'string', pattern: '^[-._a-zA-Z0-9]+$' },
+        },
+      },
+      default: [],
+    },
+    imagePullSecrets: {
+      type: 'array',
+      items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' },
+      default: [],
+    },
     serviceType: { type: 'string', enum: ['ClusterIP', 'NodePort', 'LoadBalancer'], default: 'ClusterIP' },
     podDisruptionBudget: {
       type: 'object',
@@ -160,6 +183,11 @@ export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
     for (const v of toViolations(validateWorkload.errors)) {
       problems.push(`runtime${v.path.replace(/\//g, '.')}: ${v.message}`);
     }
+  }
+  if (problems.length === 0) {
+    const { env: plain, secretEnv } = workload as RuntimeWorkloadConfig;
+    for (const [i, e] of secretEnv.entries())
+      if (e.name in plain) problems.push(`runtime.secretEnv.${i}.name: ${e.name} is also set in runtime.env`);
   }
   const leaderElection = {
     enabled: bool(env, 'CRA_LEADER_ELECTION', true, problems),

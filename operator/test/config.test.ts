@@ -93,6 +93,22 @@ describe('operator configuration', () => {
     expect(found.some((p) => p.startsWith('runtime.serviceType'))).toBe(true);
     expect(found.some((p) => p.includes('imagePulPolicy'))).toBe(true);
 
+    const clash = join(dir, 'clash.yaml');
+    await writeFile(
+      clash,
+      'env:\n  GITHUB_API_URL: https://example.test\nsecretEnv:\n  - {name: GITHUB_API_URL, secretName: gh, key: url}\n  - {name: 9BAD, secretName: gh, key: url}\n',
+    );
+    expect(problems({ CRA_RUNTIME_CONFIG_FILE: clash })).toEqual([
+      expect.stringMatching(/^runtime\.secretEnv\.1\.name: /),
+    ]);
+    await writeFile(
+      clash,
+      'env:\n  GITHUB_API_URL: https://example.test\nsecretEnv:\n  - {name: GITHUB_API_URL, secretName: gh, key: url}\n',
+    );
+    expect(problems({ CRA_RUNTIME_CONFIG_FILE: clash })).toEqual([
+      'runtime.secretEnv.0.name: GITHUB_API_URL is also set in runtime.env',
+    ]);
+
     expect(problems({ CRA_RUNTIME_CONFIG_FILE: join(dir, 'missing.yaml') })[0]).toMatch(
       /^CRA_RUNTIME_CONFIG_FILE .*missing\.yaml: ENOENT/,
     );

@@ -46,6 +46,7 @@ export function configHash(input: WorkloadInput): string {
     image: config.image,
     env: config.env,
     envFromSecrets: config.envFromSecrets,
+    secretEnv: config.secretEnv,
     resources: config.resources,
     port: config.port,
     bundle: `${input.namespace}/${input.bundleConfigMap}`,
@@ -75,6 +76,9 @@ export function runtimeObjects(input: WorkloadInput): {
     ...Object.keys(config.env)
       .sort()
       .map((k) => ({ name: k, value: config.env[k]! })),
+    ...[...config.secretEnv]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((e) => ({ name: e.name, valueFrom: { secretKeyRef: { name: e.secretName, key: e.key } } })),
   ];
   const apply: Workload[] = [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(name) },
@@ -107,6 +111,9 @@ export function runtimeObjects(input: WorkloadInput): {
           spec: {
             serviceAccountName: name,
             automountServiceAccountToken: true,
+            ...(config.imagePullSecrets.length > 0
+              ? { imagePullSecrets: config.imagePullSecrets.map((n) => ({ name: n })) }
+              : {}),
             securityContext: {
               runAsNonRoot: true,
               runAsUser: 10001,
