@@ -1,11 +1,13 @@
 /**
- * `cra trace verify|export|diff|replay`: TRACE files (JSONL, one event per line) and sessions on
- * a runtime. `diff` and `replay` exit 1 on a `breaking` difference, so CI can gate on them.
+ * `cra trace verify|export|diff|replay|visualize`: TRACE files (JSONL, one event per line) and
+ * sessions on a runtime. `diff` and `replay` exit 1 on a `breaking` difference, so CI can gate on
+ * them; `visualize` serves the trace viewer for a file until interrupted.
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
+import { basename } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   diffTraces,
@@ -28,11 +30,14 @@ import {
   type CommandRunner,
   examples,
   formatOf,
+  parseInteger,
   type OutputOpts,
   type RemoteOpts,
 } from './options.js';
-import { emit, fields, MARK, progress, section, style, table, writeErr } from './output.js';
+import { emit, fields, MARK, progress, section, style, table, write, writeErr } from './output.js';
 import { replayTrace, type ReplayReport } from './replay.js';
+import { EXPORT_FORMATS, TraceExportTransform, type ExportFormat } from './trace-formats.js';
+import { parseTraceText, TraceFile } from './trace-file.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -176,42 +181,78 @@ function failed(d: TraceDiff, failOn: 'breaking' | 'compatible' = 'breaking'): b
   return d.compatibility === 'breaking' || (failOn === 'compatible' && d.compatibility === 'compatible');
 }
 
-/** Streams the export to `out` through a temporary file, counting lines. */
-async function exportToFile(body: ReadableStream<Uint8Array>, out: string): Promise<number> {
-  let lines = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      for (const byte of chunk) if (byte === 10) lines += 1;
-      done(null, chunk);
-    },
-  });
+/** The export in `format`, converted line by line as it streams. */
+function exportStream(body: ReadableStream<Uint8Array>, format: ExportFormat): TraceExportTransform {
+  const converter = new TraceExportTransform(format);
+  const source = Readable.fromWeb(body as Parameters<typeof Readable.fromWeb>[0]);
+  source.on('error', (err) => converter.destroy(err));
+  return source.pipe(converter);
+}
+
+/** Streams the export to `out` through a temporary file; resolves to the number of events. */
+async function exportToFile(body: ReadableStream<Uint8Array>, out: string, format: ExportFormat): Promise<number> {
   const tmp = `${out}.${process.pid}.tmp`;
+  const converter = exportStream(body, format);
   try {
-    await pipeline(Readable.fromWeb(body as Parameters<typeof Readable.fromWeb>[0]), counter, createWriteStream(tmp));
+    await pipeline(converter, createWriteStream(tmp));
     await rename(tmp, out);
   } catch (err) {
     await rm(tmp, { force: true });
     throw new CliError(`cannot write ${out} (${systemReason(err)})`);
   }
-  return lines;
+  return converter.events;
 }
 
-async function exportToStdout(body: ReadableStream<Uint8Array>): Promise<void> {
-  for await (const chunk of Readable.fromWeb(body as Parameters<typeof Readable.fromWeb>[0])) {
-    if (!process.stdout.write(chunk as Buffer)) await once(process.stdout, 'drain');
+async function exportToStdout(body: ReadableStream<Uint8Array>, format: ExportFormat): Promise<void> {
+  for await (const chunk of exportStream(body, format)) {
+    if (!process.stdout.write(chunk as string)) await once(process.stdout, 'drain');
   }
+}
+
+interface VisualizeOpts {
+  port: number;
+  open: boolean;
+}
+
+/** Serves the viewer for a file until SIGINT/SIGTERM. */
+async function visualize(file: string, opts: VisualizeOpts): Promise<number> {
+  const trace = new TraceFile(basename(file), parseTraceText(await readText(file), file));
+  if (trace.events.length === 0) throw new CliError(`${file}: no events`);
+  const { startVisualizer, openBrowser } = await import('./visualize.js');
+  let viewer;
+  try {
+    viewer = await startVisualizer(trace, { port: opts.port });
+  } catch (err) {
+    throw new CliError(`cannot serve the viewer on 127.0.0.1:${opts.port} (${systemReason(err)})`);
+  }
+  const sessions = trace.sessions.length;
+  write(viewer.url);
+  writeErr(
+    `trace viewer for ${file} (${trace.events.length} event(s), ${sessions} session(s)), read-only on loopback; Ctrl+C stops it`,
+  );
+  // A browser only on a terminal with a desktop: scripts and CI get the URL and nothing else.
+  if (opts.open && process.stdout.isTTY === true && !openBrowser(viewer.url)) {
+    writeErr('no browser to open here: open the URL above in one');
+  }
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await viewer.close();
+  return 0;
 }
 
 export function registerTrace(program: Command, run: CommandRunner): void {
   const trace = program
     .command('trace')
-    .description('verify, export, diff and replay TRACE audit logs')
+    .description('verify, export, diff, replay and visualize TRACE audit logs')
     .addHelpText(
       'after',
       examples(
         'cra trace export 0190… --out session.jsonl',
         'cra trace verify session.jsonl',
         'cra trace diff golden.jsonl session.jsonl',
+        'cra trace visualize session.jsonl',
       ),
     );
 
@@ -275,25 +316,53 @@ export function registerTrace(program: Command, run: CommandRunner): void {
   addRemoteOptions(
     trace
       .command('export')
-      .description("download a session's events as JSONL (streamed)")
+      .description("download a session's events as JSONL, JSON or CSV (streamed)")
       .argument('<session-id>', 'the session UUID')
       .option('--out <file>', 'write to this file instead of standard output')
+      .addOption(
+        new Option(
+          '--format <format>',
+          'jsonl: one event per line; json: an array of events; csv: one row per event, payload as JSON',
+        )
+          .choices(EXPORT_FORMATS)
+          .default('jsonl'),
+      )
       .addHelpText(
         'after',
-        examples('cra trace export 0190a5c2-… --out session.jsonl', 'cra trace export 0190a5c2-… | jq .event_type'),
+        examples(
+          'cra trace export 0190a5c2-… --out session.jsonl',
+          'cra trace export 0190a5c2-… | jq .event_type',
+          'cra trace export 0190a5c2-… --format csv --out session.csv',
+        ) +
+          '\n\nCSV columns: sequence, timestamp, event_type, severity, trace_id, span_id, parent_span_id,' +
+          '\nevent_hash, previous_event_hash, payload (JSON text); RFC 4180 quoting, CRLF line ends.',
       ),
-  ).action((sessionId: string, opts: RemoteOpts & { out?: string }) =>
+  ).action((sessionId: string, opts: RemoteOpts & { out?: string; format: ExportFormat }) =>
     run(async () => {
       const body = await clientOf(opts).traceJsonl(sessionId);
       if (opts.out === undefined) {
-        await exportToStdout(body);
+        await exportToStdout(body, opts.format);
       } else {
-        const lines = await exportToFile(body, opts.out);
-        writeErr(`wrote ${lines} event(s) of session ${sessionId} to ${opts.out}`);
+        const events = await exportToFile(body, opts.out, opts.format);
+        writeErr(`wrote ${events} event(s) of session ${sessionId} to ${opts.out}`);
       }
       return 0;
     }),
   );
+
+  trace
+    .command('visualize')
+    .description('open the trace viewer on a JSONL file: served on loopback, read-only, no API key')
+    .argument('<file>', 'a .jsonl export (or a JSON array of events)')
+    .option('--port <n>', 'port on 127.0.0.1 (0 = any free port)', parseInteger(0, 65535), 0)
+    .option('--no-open', 'only print the URL; do not start a browser')
+    .addHelpText(
+      'after',
+      examples('cra trace visualize session.jsonl', 'cra trace visualize session.jsonl --port 8090 --no-open') +
+        '\n\nPrints the viewer URL and serves it until Ctrl+C (exit status 0). A browser is started only' +
+        '\nwhen standard output is a terminal and the desktop has one (never with --no-open).',
+    )
+    .action((file: string, opts: VisualizeOpts) => run(() => visualize(file, opts)));
 
   addOutputOption(
     trace

@@ -26,6 +26,7 @@ const COMMANDS = [
   ['trace', 'export'],
   ['trace', 'diff'],
   ['trace', 'replay'],
+  ['trace', 'visualize'],
   ['approvals'],
   ['approvals', 'list'],
   ['approvals', 'approve'],

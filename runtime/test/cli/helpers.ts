@@ -63,6 +63,42 @@ export function cra(args: readonly string[], options: CliOptions = {}): Promise<
   });
 }
 
+export interface RunningCli {
+  /** Resolves with the first line the command prints on stdout. */
+  firstLine: Promise<string>;
+  stderr(): string;
+  /** Sends a signal; `exited` resolves when the process ends. */
+  kill(signal: NodeJS.Signals): void;
+  exited: Promise<CliResult>;
+}
+
+/** A long-running command (`cra trace visualize`): started, read while it runs, stopped by a signal. */
+export function startCra(args: readonly string[], options: CliOptions = {}): RunningCli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd ?? repo(''),
+    env: cleanEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const exited = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  const firstLine = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString('utf8');
+      const end = stdout.indexOf('\n');
+      if (end >= 0) resolve(stdout.slice(0, end));
+    });
+    void exited.then((r) =>
+      reject(new Error(`cra ${args.join(' ')} exited (${r.code}) before printing:\n${r.stderr}`)),
+    );
+  });
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  return { firstLine, stderr: () => stderr, kill: (signal) => child.kill(signal), exited };
+}
+
 /** Parses stdout as JSON, with the whole result in the message when it is not. */
 export function json<T = Record<string, unknown>>(result: CliResult): T {
   try {

@@ -86,6 +86,92 @@ describe('cra trace export', () => {
   });
 });
 
+/** RFC 4180 records: quoted fields may hold commas, doubled quotes and line breaks. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      record.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      records.push([...record, field]);
+      record = [];
+      field = '';
+      i++;
+    } else field += c;
+  }
+  return records;
+}
+
+describe('cra trace export --format', () => {
+  it('csv: a header and one RFC 4180 row per event, payload as JSON text', async () => {
+    const events = await read(exported);
+    const r = await cra(['trace', 'export', sessionId, '--format', 'csv'], { env: asAgent(server.url, KEYS.agent) });
+    expect(r.code, r.stderr).toBe(0);
+    const records = parseCsv(r.stdout);
+    expect(records[0]).toEqual([
+      'sequence',
+      'timestamp',
+      'event_type',
+      'severity',
+      'trace_id',
+      'span_id',
+      'parent_span_id',
+      'event_hash',
+      'previous_event_hash',
+      'payload',
+    ]);
+    expect(records.slice(1)).toEqual(
+      events.map((e) => [
+        String(e.sequence),
+        e.timestamp,
+        e.event_type,
+        e.severity,
+        e.trace_id,
+        e.span_id,
+        e.parent_span_id ?? '',
+        e.event_hash,
+        e.previous_event_hash,
+        JSON.stringify(e.payload),
+      ]),
+    );
+    expect(r.stdout.split('\r\n')).toHaveLength(events.length + 2); // CRLF after every record
+  });
+
+  it('json to a file: one array of the events, which trace diff reads as well', async () => {
+    const out = join(dir, 'session.json');
+    const r = await cra(['trace', 'export', sessionId, '--format', 'json', '--out', out], {
+      env: asAgent(server.url, KEYS.agent),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const events = await read(exported);
+    expect(r.stderr).toContain(`wrote ${events.length} event(s) of session ${sessionId} to ${out}`);
+    expect(JSON.parse(await readFile(out, 'utf8'))).toEqual(events);
+    const diff = await cra(['trace', 'diff', exported, out, '-o', 'json']);
+    expect(diff.code, diff.stderr).toBe(0);
+    expect(json(diff)).toMatchObject({ compatibility: 'identical' });
+  });
+
+  it('jsonl is the default; another format is a usage error (exit 2)', async () => {
+    const r = await cra(['trace', 'export', sessionId, '--format', 'jsonl'], { env: asAgent(server.url, KEYS.agent) });
+    expect(r.stdout).toBe(await readFile(exported, 'utf8'));
+    const bad = await cra(['trace', 'export', sessionId, '--format', 'xml'], { env: asAgent(server.url, KEYS.agent) });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--format <format>.*xml.*Allowed choices are jsonl, json, csv/s);
+  });
+});
+
 describe('cra trace verify', () => {
   it('accepts the exported file', async () => {
     const r = await cra(['trace', 'verify', exported, '-o', 'json']);
