@@ -16,6 +16,7 @@ if [ -z "${KUBEBUILDER_ASSETS:-}" ]; then
 fi
 export KUBEBUILDER_ASSETS
 export CRA_REQUIRE_CONTROL_PLANE=1
+export CRA_REQUIRE_BROWSER=1
 
 step "type check"
 npx tsc -b

@@ -3,28 +3,15 @@
  * session of this runtime (or of the visualized file) or a JSONL file picked from disk. The
  * verdict is identical, compatible or breaking, with every difference listed.
  */
-import { diffTraces, parseJsonl, type DiffableEvent, type TraceDiff } from '@cra/core/browser';
+import { diffTraces, type DiffableEvent, type TraceDiff } from '@cra/core/browser';
 import type { Session } from '../api.js';
 import { h, replace, shortId } from '../dom.js';
+import { parseTraceText } from '../model/trace-text.js';
 import { reason, type View, type ViewContext } from './view.js';
 
 interface Side {
   element: HTMLElement;
   load(): Promise<{ label: string; events: DiffableEvent[] }>;
-}
-
-/** JSONL, or a JSON array of events (`cra trace export --format json`, golden files). */
-export function parseTraceText(text: string): DiffableEvent[] {
-  const trimmed = text.trimStart();
-  if (!trimmed.startsWith('[')) return parseJsonl(text);
-  const value: unknown = JSON.parse(trimmed);
-  if (!Array.isArray(value)) throw new Error('a JSON trace must be an array of events');
-  value.forEach((event: unknown, i) => {
-    if (typeof (event as { event_type?: unknown } | null)?.event_type !== 'string') {
-      throw new Error(`event ${i} has no event_type`);
-    }
-  });
-  return value as DiffableEvent[];
 }
 
 function side(
