@@ -45,7 +45,8 @@ function text(value: unknown): string | undefined {
 
 function summarise(sessionId: string, events: readonly TraceEvent[]): FileSession {
   const started = events.find((e) => e.event_type === 'session.started');
-  const ended = events.find((e) => e.event_type === 'session.ended' || e.event_type === 'session.error');
+  // The chain's closing event: session.ended, or the catalog's other session.* outcome (an error).
+  const ended = events.find((e) => e.event_type.startsWith('session.') && e !== started);
   const first = events[0]!;
   const last = events.at(-1)!;
   const agentType = text(started?.payload['agent_type']);
@@ -53,7 +54,7 @@ function summarise(sessionId: string, events: readonly TraceEvent[]): FileSessio
     session_id: sessionId,
     agent_id: text(started?.payload['agent_id']) ?? 'unknown',
     ...(agentType ? { agent_type: agentType } : {}),
-    status: ended === undefined ? 'active' : ended.event_type === 'session.error' ? 'error' : 'ended',
+    status: ended === undefined ? 'active' : ended.event_type === 'session.ended' ? 'ended' : 'error',
     metadata: {},
     started_at: first.timestamp,
     ...(ended ? { ended_at: ended.timestamp } : {}),
