@@ -73,7 +73,9 @@ describe('data directory lock', () => {
     const dataDir = await temp('cra-lock-');
     const first = await testRuntime({ 'store.kind': 'embedded', dataDir });
     try {
-      await expect(testRuntime({ 'store.kind': 'embedded', dataDir })).rejects.toThrow(/already open in this process|in use by process/);
+      await expect(testRuntime({ 'store.kind': 'embedded', dataDir })).rejects.toThrow(
+        /already open in this process|in use by process/,
+      );
     } finally {
       await first.close();
     }
