@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalAtlasManifest } from '../src/atlas/types.js';
-import { validateAtlasSpec, validateLoadedAtlas, validateLocalManifest } from '../src/atlas/validate.js';
+import {
+  compileActionSchema,
+  validateAtlasSpec,
+  validateLoadedAtlas,
+  validateLocalManifest,
+} from '../src/atlas/validate.js';
 import {
   action,
   atlas,
@@ -714,5 +719,30 @@ describe('loaded atlases', () => {
     const a = loaded(atlas()) as unknown as Record<string, unknown>;
     modify(a);
     expect(paths(validateLoadedAtlas(a))).toEqual(expected);
+  });
+});
+
+describe('compileActionSchema', () => {
+  const schema = () => ({ type: 'object', properties: { n: { type: 'integer', minimum: 1 } }, required: ['n'] });
+
+  it('reuses the compiled validator for the same schema text, and validates with it', () => {
+    const first = compileActionSchema(schema());
+    const again = compileActionSchema(schema());
+    expect(again).toBe(first);
+    expect(again({ n: 2 })).toBe(true);
+    expect(again({ n: 0 })).toBe(false);
+    expect(again.errors?.[0]?.instancePath).toBe('/n');
+  });
+
+  it('compiles a different schema separately', () => {
+    const other = compileActionSchema({ ...schema(), required: [] });
+    expect(other).not.toBe(compileActionSchema(schema()));
+    expect(other({})).toBe(true);
+  });
+
+  it('still refuses an invalid schema every time', () => {
+    const bad = { type: 'object', properties: { n: { type: 'nope' } } };
+    expect(() => compileActionSchema(bad)).toThrow(/type/);
+    expect(() => compileActionSchema(bad)).toThrow(/type/);
   });
 });

@@ -64,12 +64,32 @@ function declaresId(value: unknown): boolean {
   return Object.hasOwn(value, '$id') || Object.values(value).some(declaresId);
 }
 
+/** Compiled parameter schemas by their JSON text: a bundle recompiled on every change reuses them. */
+const compiled = new Map<string, ValidateFunction>();
+const COMPILED_MAX = 1024;
+
 /**
  * Compiles an action's parameter schema. Throws with Ajv's message if it is invalid. Schemas
  * are compiled in one shared Ajv and removed from it right after, so schemas never see each
  * other; a schema declaring `$id` somewhere gets a fresh Ajv (ids must not leak between them).
+ * Results are memoized by the schema's JSON text (least recently used evicted first), so the
+ * same schema validated again costs a lookup.
  */
 export function compileActionSchema(schema: Record<string, unknown>): ValidateFunction {
+  const key = JSON.stringify(schema);
+  const hit = compiled.get(key);
+  if (hit) {
+    compiled.delete(key);
+    compiled.set(key, hit);
+    return hit;
+  }
+  const validate = compileFresh(schema);
+  compiled.set(key, validate);
+  if (compiled.size > COMPILED_MAX) compiled.delete(compiled.keys().next().value!);
+  return validate;
+}
+
+function compileFresh(schema: Record<string, unknown>): ValidateFunction {
   if (declaresId(schema)) return createActionSchemaAjv().compile(schema);
   const ajv = (sharedAjv ??= createActionSchemaAjv());
   try {
