@@ -9,6 +9,7 @@ import {
   RbacAuthorizationV1Api,
   AutoscalingV2Api,
 } from '@kubernetes/client-node';
+import { reuseConnections } from './connections.js';
 
 export interface Clients {
   kubeConfig: KubeConfig;
@@ -22,15 +23,16 @@ export interface Clients {
   autoscaling: AutoscalingV2Api;
 }
 
-/** In-cluster service account, else KUBECONFIG / ~/.kube/config. */
+/** In-cluster service account, else KUBECONFIG / ~/.kube/config; connections kept alive and reused. */
 export function clients(kubeConfig?: KubeConfig): Clients {
-  const kc =
+  const kc = reuseConnections(
     kubeConfig ??
-    (() => {
-      const k = new KubeConfig();
-      k.loadFromDefault();
-      return k;
-    })();
+      (() => {
+        const k = new KubeConfig();
+        k.loadFromDefault();
+        return k;
+      })(),
+  );
   return {
     kubeConfig: kc,
     core: kc.makeApiClient(CoreV1Api),
