@@ -16,6 +16,8 @@ import type { OperatorMetrics } from '../metrics.js';
 import type { BundlePublisher } from './bundle-publisher.js';
 
 export const BUNDLE_KEY = 'bundle';
+/** Status writes in flight at once in one reconcile. */
+export const STATUS_WRITERS = 8;
 
 export interface Logger {
   info(obj: object, msg: string): void;
@@ -61,10 +63,20 @@ export class BundleController {
       const mine = verdicts.filter((v) => v.kind === kind);
       metrics.counts(kind, mine.filter((v) => v.ready).length, mine.filter((v) => !v.ready).length);
     }
-    for (const verdict of verdicts) {
-      if (signal.aborted) return;
-      await this.settle(verdict, bundle.version, now);
-    }
+    // Statuses are independent writes: a few in flight at once, so a pass over N resources costs
+    // ~N/STATUS_WRITERS round trips rather than N.
+    // The first failure stops the others; the reconcile is retried with backoff.
+    let next = 0;
+    let failed = false;
+    const worker = async (): Promise<void> => {
+      while (next < verdicts.length && !signal.aborted && !failed) {
+        await this.settle(verdicts[next++]!, bundle.version, now).catch((err: unknown) => {
+          failed = true;
+          throw err;
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STATUS_WRITERS, verdicts.length) }, worker));
   }
 
   /** Status, Event and finalizer of one resource after a publish. */
