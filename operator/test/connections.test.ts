@@ -1,7 +1,7 @@
 // Connection reuse against a real kube-apiserver: the operator's clients make many API calls over
 // a couple of TLS connections (counted by a TCP relay in front of the apiserver), and a changed
 // TLS setup gets a fresh Agent while the old one is closed.
-import { createServer, connect, type Server } from 'node:net';
+import { createServer, connect, type Server, type Socket } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneBinariesAvailable, startControlPlane, type ControlPlane } from '../../e2e/harness/index.js';
@@ -14,8 +14,11 @@ const skip = !controlPlaneBinariesAvailable() && process.env['USE_EXISTING_CLUST
 /** A TCP relay to `target` that counts the connections it accepts. */
 async function relay(target: URL): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
   let accepted = 0;
+  const open = new Set<Socket>();
   const server: Server = createServer((inbound) => {
     accepted++;
+    open.add(inbound);
+    inbound.on('close', () => open.delete(inbound));
     const outbound = connect(Number(target.port), target.hostname);
     inbound.pipe(outbound).pipe(inbound);
     inbound.on('error', () => outbound.destroy());
@@ -28,7 +31,7 @@ async function relay(target: URL): Promise<{ port: number; connections: () => nu
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections?.();
+        for (const socket of open) socket.destroy();
       }),
   };
 }
