@@ -28,6 +28,7 @@ import { createJwtVerifier } from './auth/jwt.js';
 import { EMPTY_BUNDLE } from './bundle/bundle-file.js';
 import { buildLocalBundle, type SourceProblem } from './bundle/local-sources.js';
 import { watchPaths } from './bundle/watch.js';
+import { configForAudit } from './config/audit.js';
 import type { RuntimeConfig } from './config/schema.js';
 import { BundleHolder } from './domain/bundle-holder.js';
 import { createCra, type Cra } from './domain/cra.js';
@@ -304,6 +305,7 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     type:
       | 'system.startup'
       | 'system.shutdown'
+      | 'system.config.loaded'
       | 'atlas.bundle.loaded'
       | 'atlas.bundle.rejected'
       | 'trace.checkpoint.signed',
@@ -334,6 +336,12 @@ export async function createRuntime(config: Readonly<RuntimeConfig>, options: Ru
     version: VERSION,
     store: config.store.kind,
     auth: config.auth.mode,
+  });
+  const audited = configForAudit(config);
+  await systemEvent('system.config.loaded', {
+    instance_id: instanceId,
+    config_sha256: audited.sha256,
+    config: audited.config,
   });
   await systemEvent('atlas.bundle.loaded', bundleSummary(initial.bundle));
   if (problems.length > 0) await systemEvent('atlas.bundle.rejected', { problems });
