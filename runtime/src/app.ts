@@ -16,6 +16,7 @@ import { asciiJsonPayload } from './plugins/ascii-json.js';
 import { registerAuth } from './plugins/auth.js';
 import { mcpRoutes, type McpHttpOptions } from './mcp/http.js';
 import { registerErrorHandling } from './plugins/errors.js';
+import { operationSpan } from './domain/call-context.js';
 import { metricsRoute, registerTelemetry, type TelemetryOptions } from './plugins/telemetry.js';
 import { registerRateLimit, type RequestRateLimitOptions } from './plugins/rate-limit.js';
 import { registerUi, type UiOptions } from './plugins/ui.js';
@@ -84,7 +85,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: () => ids.uuid(),
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
-  registerErrorHandling(app);
+  registerErrorHandling(app, async (request) => {
+    // Authenticated CARP calls only: the session named in the body gets `error.internal`.
+    if (!request.principal) return;
+    const traceparent = request.headers.traceparent;
+    const span = operationSpan(ids, undefined, typeof traceparent === 'string' ? traceparent : undefined);
+    await deps.cra.sessions.recordInternal(request.principal, span, request.body, String(request.id));
+  });
   // CARP speaks JSON only: anything else is 415, not a string body failing validation.
   app.removeContentTypeParser('text/plain');
 

@@ -128,6 +128,33 @@ export class Sessions {
     operation: string,
     violations: readonly { path: string; message: string }[],
   ): Promise<void> {
+    await this.recordInSession(principal, span, body, 'error.validation', {
+      operation,
+      violations: violations.slice(0, 50).map((v) => ({ path: v.path, message: v.message })),
+    });
+  }
+
+  /**
+   * A request answered `500 INTERNAL_ERROR` is recorded (`error.internal`) in its session on the
+   * same terms as `recordInvalid`, with the id its log lines carry; never the fault's detail.
+   * Never throws (the store may be what failed).
+   */
+  async recordInternal(principal: Principal, span: SpanContext, body: unknown, logRequestId: string): Promise<void> {
+    const operation = (body as { operation?: unknown } | null)?.operation;
+    await this.recordInSession(principal, span, body, 'error.internal', {
+      ...(typeof operation === 'string' && operation.length <= 64 ? { operation } : {}),
+      error_code: 'INTERNAL_ERROR',
+      log_request_id: logRequestId,
+    });
+  }
+
+  private async recordInSession(
+    principal: Principal,
+    span: SpanContext,
+    body: unknown,
+    type: 'error.validation' | 'error.internal',
+    payload: Record<string, unknown>,
+  ): Promise<void> {
     const requester = (body as { requester?: { session_id?: unknown } } | null)?.requester;
     const sessionId = typeof requester?.session_id === 'string' ? requester.session_id : undefined;
     if (!sessionId || !isUuidV7(sessionId)) return;
@@ -137,17 +164,16 @@ export class Sessions {
       const requestId = (body as { request_id?: unknown }).request_id;
       await this.tracer.emit(sessionId, span, [
         {
-          type: 'error.validation',
-          severity: 'warn',
+          type,
+          severity: type === 'error.internal' ? 'error' : 'warn',
           payload: {
-            operation,
             ...(typeof requestId === 'string' && requestId.length <= 128 ? { request_id: requestId } : {}),
-            violations: violations.slice(0, 50).map((v) => ({ path: v.path, message: v.message })),
+            ...payload,
           },
         },
       ]);
     } catch {
-      // Recording is best effort; the caller's 400 does not depend on it.
+      // Recording is best effort; the caller's answer does not depend on it.
     }
   }
 

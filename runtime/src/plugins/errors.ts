@@ -87,15 +87,24 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: C
     .send(envelope(request.body, String(request.id), error));
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError, request, reply) => {
+/**
+ * Errors → envelopes. `onInternal` hears of every request answered `500 INTERNAL_ERROR` before the
+ * answer goes out (to record it in the request's session); it must not throw.
+ */
+export function registerErrorHandling(
+  app: FastifyInstance,
+  onInternal?: (request: FastifyRequest) => Promise<void>,
+): void {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const known = error instanceof CraError ? error : fromFastify(error);
     if (known) {
       if (known.status >= 500) request.log.error({ err: error }, 'request failed');
       else request.log.debug({ code: known.code }, known.message);
+      if (known.code === 'INTERNAL_ERROR') await onInternal?.(request);
       return sendError(request, reply, known);
     }
     request.log.error({ err: error }, 'unexpected failure');
+    await onInternal?.(request);
     return sendError(request, reply, new CraError('INTERNAL_ERROR', 'an internal error occurred; see the runtime log'));
   });
   app.setNotFoundHandler((request, reply) =>
