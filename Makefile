@@ -37,6 +37,8 @@ stand-in-api: ## A stand-in for the GitHub REST API on 127.0.0.1:9090, for offli
 typecheck: deps ## Type-check sources and tests
 	npx tsc -b
 	npx tsc -p tsconfig.test.json
+	npx tsc -p e2e --noEmit
+	npx tsc -p bench --noEmit
 
 .PHONY: lint
 lint: deps ## ESLint, Prettier and the dependency-direction check

@@ -21,6 +21,8 @@ export CRA_REQUIRE_BROWSER=1
 step "type check"
 npx tsc -b
 npx tsc -p tsconfig.test.json
+npx tsc -p e2e --noEmit
+npx tsc -p bench --noEmit
 
 step "lint (eslint, prettier, dependency direction)"
 npx eslint . --quiet
