@@ -420,6 +420,39 @@ function failures(measured: Map<string, Measured>, phase: string): string[] {
     .map(([k, m]) => `${phase} ${k}: ${m.result.errors} failed, first: ${m.result.firstError}`);
 }
 
+/** The production rows of the CRA_BENCH_BEFORE runtime next to the current one's, measured in the same run. */
+function beforeAfterSection(phases: [string, Map<string, Measured>][]): Section {
+  const perReq = (m: Measured, v: number) => (m.answered > 0 ? v / m.answered : Number.NaN);
+  const lines = [
+    `The same load on the production runtime of ${BEFORE} and on this one, in the same run (same Postgres ` +
+      'server, separate databases and Redis key prefixes; alternating slices in the closed loop). CPU per answered ' +
+      'request from the runtime process and from /proc for PostgreSQL.',
+    '',
+    '| Load | ops/s before → after | p50 before → after | p99 before → after | runtime CPU ms/req before → after | Postgres CPU ms/req before → after |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const [phase, measured] of phases) {
+    for (const [key, label] of [
+      ['resolve off', 'resolve, cache off'],
+      ['resolve hits', 'resolve, cache hits'],
+      ['execute', 'execute'],
+    ] as const) {
+      const b = measured.get(`before ${key}`);
+      const a = measured.get(`prod ${key}`);
+      if (!a || !b) continue;
+      const pair = (x: number, y: number, f: (v: number) => string) =>
+        `${f(x)} → ${f(y)} (${x > 0 ? (y / x).toFixed(2) : '—'}×)`;
+      lines.push(
+        `| ${phase}: ${label} | ${pair(b.result.opsPerSec, a.result.opsPerSec, (v) => v.toFixed(0))} | ` +
+          `${pair(b.result.p50Ms, a.result.p50Ms, fmtMs)} | ${pair(b.result.p99Ms, a.result.p99Ms, fmtMs)} | ` +
+          `${pair(perReq(b, b.cpu.serverMs), perReq(a, a.cpu.serverMs), (v) => v.toFixed(2))} | ` +
+          `${pair(perReq(b, b.cpu.services.postgres ?? 0), perReq(a, a.cpu.services.postgres ?? 0), (v) => v.toFixed(2))} |`,
+      );
+    }
+  }
+  return { title: `Production mode before/after (${BEFORE} → this commit)`, markdown: lines.join('\n') };
+}
+
 /** Functions whose inclusive (synchronous) CPU time is reported for production mode. */
 const INCLUSIVE: FunctionMatcher[] = [
   { label: 'core `validateCarpRequest`', name: 'validateCarpRequest' },
@@ -643,6 +676,14 @@ const productionHttp: Benchmark = {
             `${(off.cpu.serverMs / Math.max(1, off.answered)).toFixed(2)} ms. Closed loop (c=${CONCURRENCY}) cache off: ` +
             `${closed.get('before resolve off')!.result.opsPerSec.toFixed(0)} → ${closed.get('prod resolve off')!.result.opsPerSec.toFixed(0)} resolves/s; ` +
             `execute ${closed.get('before execute')!.result.opsPerSec.toFixed(0)} → ${closed.get('prod execute')!.result.opsPerSec.toFixed(0)}/s.`,
+        );
+      }
+      if (earlier) {
+        sections.push(
+          beforeAfterSection([
+            [`closed loop c=${CONCURRENCY}`, closed],
+            [`open loop ${RATE} req/s`, open],
+          ]),
         );
       }
       try {

@@ -20,6 +20,8 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 60000;
 server.listen(0, '127.0.0.1', () => process.stdout.write(String(server.address().port) + '\\n'));
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
+// Gone with the benchmark process, even when that one is killed.
+process.on('disconnect', () => process.exit(0));
 `;
 
 export interface HttpTarget {
@@ -31,11 +33,11 @@ export interface HttpTarget {
 export async function startHttpTarget(): Promise<HttpTarget> {
   // The marker argument names the process for /proc CPU accounting (proc-cpu.ts).
   const child = spawn(process.execPath, ['-e', SCRIPT, 'cra-bench-http-target'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString('utf8');
       const line = out.split('\n')[0];
       if (out.includes('\n')) resolve(Number(line));
