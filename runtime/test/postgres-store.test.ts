@@ -253,7 +253,8 @@ describe('Postgres outage', () => {
       const session = randomIds.uuid();
       expect(await resolveIn(rt, session)).toBe(200);
       await pg.kill();
-      // The first call may find out the hard way; from then on every call is refused up front.
+      // The first call may find out the hard way (its writes go to the outbox, not lost); from then
+      // on every new operation is refused up front, even in a session this replica knows.
       await resolveIn(rt, session, 'probe');
       const res = await rt.app.inject({
         method: 'POST',
@@ -265,6 +266,8 @@ describe('Postgres outage', () => {
       expect(res.headers['retry-after']).toBeDefined();
       expect(res.json()).toMatchObject({ error: { code: 'SERVICE_UNAVAILABLE' }, retry: { retriable: true } });
       expect((await rt.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+      // A new session is refused too.
+      expect(await resolveIn(rt, randomIds.uuid(), 'elsewhere')).toBe(503);
       await pg.restart();
       for (let i = 0; i < 100 && (await resolveIn(rt, session, 'after')) !== 200; i++) {
         await new Promise((res) => setTimeout(res, 100));

@@ -61,6 +61,7 @@ export class Sessions {
 
   /** The session for a CARP request: existing and usable by this agent, or started now. */
   async ensure(principal: Principal, span: SpanContext, sessionId: string, agentType?: string): Promise<SessionRecord> {
+    this.store.admit?.();
     const cached = this.recentlyActive.get(sessionId);
     if (cached && cached.until > this.clock.now() && cached.record.agent_id === principal.agentId) return cached.record;
     const existing = await this.store.get(sessionId);

@@ -55,6 +55,11 @@ export interface SessionStore {
   end(sessionId: string, status: 'ended' | 'error', endedAt: string): Promise<SessionRecord | null>;
   list(filter: { agentId?: string; status?: string; limit: number; offset: number }): Promise<SessionRecord[]>;
   count(filter: { status?: string }): Promise<number>;
+  /**
+   * Throws `SERVICE_UNAVAILABLE` when the store takes no new operations now (Postgres down and
+   * `store.onUnavailable: fail`). Called at the start of every CARP operation; absent: always open.
+   */
+  admit?(): void;
 }
 
 export interface ResolutionStore {

@@ -217,6 +217,8 @@ function resilientTraces(r: Resilience, base: TraceStore): TraceStore {
 function resilientSessions(r: Resilience, base: SessionStore): SessionStore {
   return {
     async create(session, origin = 'client') {
+      // A new session is a new operation: fail-closed refuses it while Postgres is down.
+      if (!r.up && r.options.mode === 'fail') throw unavailable('session create');
       if (r.mustQueue && origin === 'client' && !r.sessions.get(session.session_id)) {
         // A client-chosen id cannot be checked for ownership without Postgres.
         if (!r.up) throw unavailable('session create');
@@ -231,7 +233,8 @@ function resilientSessions(r: Resilience, base: SessionStore): SessionStore {
         if (record) r.sessions.set(record);
         return record;
       } catch (err) {
-        const cached = r.sessions.get(sessionId);
+        // Spooling answers from what it knows; fail-closed refuses the operation that asked.
+        const cached = r.options.mode === 'spool' ? r.sessions.get(sessionId) : undefined;
         if (cached && err instanceof CraError && err.code === 'SERVICE_UNAVAILABLE') return cached;
         throw err;
       }
@@ -249,6 +252,9 @@ function resilientSessions(r: Resilience, base: SessionStore): SessionStore {
     },
     list: (filter) => r.guard('session list', () => base.list(filter)),
     count: (filter) => r.guard('session count', () => base.count(filter)),
+    admit() {
+      if (!r.up && r.options.mode === 'fail') throw unavailable('new operation');
+    },
   };
 }
 
