@@ -180,6 +180,14 @@ async function snapshot(dir: string): Promise<Map<string, string>> {
 }
 
 const asRoot = process.getuid?.() === 0;
+
+/** Whether a user who is neither owner nor group can run `file` (execute bit on it and every parent). */
+async function reachableByOthers(file: string): Promise<boolean> {
+  for (let p = file; ; p = dirname(p)) {
+    if (((await stat(p)).mode & 0o001) === 0) return false;
+    if (dirname(p) === p) return true;
+  }
+}
 const IMAGE_USER = { uid: 10001, gid: 10001 };
 const built = ['core', 'runtime', 'operator'].every((w) => existsSync(join(REPO_ROOT, w, 'dist')));
 
@@ -197,8 +205,10 @@ describe.skipIf(!built)('the image layout, reproduced without Docker', () => {
     CRA_DATA_DIR: data, // the data volume (/var/lib/cra in the image)
     ...extra,
   });
+  /** The node binary the image user runs (the image has its own in /usr/local/bin). */
+  let node = process.execPath;
   const start = (name: string, args: string[], env: NodeJS.ProcessEnv): ManagedProcess => {
-    const child = spawnProcess({ name, command: process.execPath, args, cwd: app, env, ...(asRoot ? IMAGE_USER : {}) });
+    const child = spawnProcess({ name, command: node, args, cwd: app, env, ...(asRoot ? IMAGE_USER : {}) });
     children.push(child);
     return child;
   };
@@ -234,10 +244,18 @@ describe.skipIf(!built)('the image layout, reproduced without Docker', () => {
         else await copyFiltered(source, dest);
       }
     }
+    // The identities and their key digests, mounted beside the image (like a ConfigMap and a Secret).
+    await cp(join(REPO_ROOT, 'examples/local'), join(root, 'local'), { recursive: true });
     // Root-owned and not writable by the image user, like the image's /app.
     if (asRoot) {
       for (const d of [root, app]) await chmod(d, 0o755);
       await chown(data, IMAGE_USER.uid, IMAGE_USER.gid);
+      // A checkout in a private directory (mktemp's 0700) hides this node from the image user.
+      if (!(await reachableByOthers(process.execPath))) {
+        node = join(root, 'node');
+        await cp(process.execPath, node);
+        await chmod(node, 0o755);
+      }
     } else {
       await run('chmod', ['-R', 'a-w', app]);
     }
@@ -281,9 +299,9 @@ describe.skipIf(!built)('the image layout, reproduced without Docker', () => {
         '--atlases',
         'atlases',
         '--identities',
-        join(REPO_ROOT, 'examples/local/identities.yaml'),
+        join(root, 'local', 'identities.yaml'),
         '--secrets-dir',
-        join(REPO_ROOT, 'examples/local/secrets'),
+        join(root, 'local', 'secrets'),
         '--host',
         '127.0.0.1',
         '--port',
