@@ -40,7 +40,9 @@ describe('outbox', () => {
     expect(seen).toEqual(['s2', 's3', 's4']);
     expect(await readFile(join(d, 'outbox.jsonl'), 'utf8')).toBe('');
     await b.close();
-    expect((await Outbox.open(d)).size).toBe(0);
+    const c = await Outbox.open(d);
+    expect(c.size).toBe(0);
+    await c.close();
   });
 
   it('serialises concurrent appends without interleaving lines', async () => {
