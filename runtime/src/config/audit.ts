@@ -1,8 +1,8 @@
 /**
  * The effective configuration as recorded in TRACE (`system.config.loaded`): everything the
- * runtime was started with, minus its secrets — the password of a store URL and the redaction
- * HMAC key become "[REDACTED]", and the instance id is left out — and the SHA-256 of that (RFC 8785 canonical JSON), so replicas and
- * restarts can be compared by one value.
+ * runtime was started with, minus its secrets (the password of a store URL and the redaction HMAC
+ * key become "[REDACTED]") and minus the instance id, with the SHA-256 of that (RFC 8785 canonical
+ * JSON), so replicas and restarts can be compared by one value.
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '@cra/core';
