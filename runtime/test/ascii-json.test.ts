@@ -1,5 +1,5 @@
 /**
- * JSON as ASCII: the bytes the Redis stores write (store/redis/json-bytes.ts) — the same JSON value
+ * JSON as ASCII: the bytes the Redis stores write (json-bytes.ts) — the same JSON value
  * as JSON.stringify, pure ASCII, the members of an answer serialised once for its two writes — and
  * large JSON answers over HTTP (plugins/ascii-json.ts).
  */
@@ -7,7 +7,7 @@ import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { asciiJson } from '../src/ascii-json.js';
 import { asciiJsonPayload } from '../src/plugins/ascii-json.js';
-import { jsonBytes } from '../src/store/redis/json-bytes.js';
+import { jsonBytes } from '../src/json-bytes.js';
 
 const roundTrip = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
 

@@ -6,7 +6,7 @@
  */
 import type { Cache } from '../ports.js';
 import type { RedisConnection } from './client.js';
-import { jsonBytes } from './json-bytes.js';
+import { jsonBytes } from '../../json-bytes.js';
 
 export const CACHE_KEY = 'cache:';
 

@@ -5,7 +5,7 @@
  */
 import type { ResolutionRecord, ResolutionStore } from '../ports.js';
 import type { RedisConnection } from './client.js';
-import { jsonBytes } from './json-bytes.js';
+import { jsonBytes } from '../../json-bytes.js';
 import { redisOp } from './unavailable.js';
 
 export const RESOLUTION_KEY = 'resolution:';

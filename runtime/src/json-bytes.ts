@@ -1,23 +1,24 @@
 /**
- * The JSON the Redis stores write, as bytes, cheaply. Two costs dominate a resolve's Redis writes
- * (measured in bench/RESULTS.md, "Where the time goes (production mode)"):
+ * A resolution as JSON bytes, cheaply: for the Redis stores and for the HTTP answer. Two costs
+ * dominate (measured in bench/RESULTS.md, "Where the time goes (production mode)"):
  *
- * - The same answer is serialised twice: the resolution cache entry (`RedisCache.set`) and, a
- *   moment later, the resolution record (`RedisResolutionStore.put`), whose `resolution` is a new
- *   object holding the same field objects but for `telemetry_link`. Objects below the top levels
- *   are serialised once and their JSON remembered (a WeakMap keyed by the object, so it lives as
- *   long as the object does); the second write reuses it. Resolutions and their parts are
- *   immutable values in CRA — the domain builds new objects (`{...r, telemetry_link}`), never
+ * - The same answer is serialised three times: the resolution cache entry (`RedisCache.set`), the
+ *   resolution record (`RedisResolutionStore.put`), whose `resolution` is a new object holding the
+ *   same field objects but for `telemetry_link`, and the HTTP answer (the resolve route). Objects
+ *   below the top levels are serialised once and their JSON remembered (a WeakMap keyed by the
+ *   object, so it lives as long as the object does); the later writes reuse it. Resolutions and
+ *   their parts are immutable values in CRA — the domain builds new objects (`{...r, telemetry_link}`), never
  *   mutates one it has handed on — which is what makes reusing the JSON of an object sound.
  * - A string holding any character above U+00FF (atlas texts have `→`, `–`) is a two-byte string
  *   in V8, and encoding a two-byte string to UTF-8 for the socket is several times slower than a
  *   one-byte one (~0.1–0.3 ms for a 50 kB answer on the benchmark machine). The JSON is written
  *   with every non-ASCII character escaped (`\u2192`: the same JSON value), so it is pure ASCII,
- *   and handed to ioredis as a Buffer made by the fast Latin-1 path (for ASCII, the UTF-8 bytes).
+ *   and handed to ioredis or the socket as a Buffer made by the fast Latin-1 path (for ASCII, the
+ *   UTF-8 bytes).
  *
  * `JSON.parse` of what is stored gives exactly what `JSON.parse(JSON.stringify(value))` gives.
  */
-import { asciiJson } from '../../ascii-json.js';
+import { asciiJson } from './ascii-json.js';
 
 export { asciiJson };
 
