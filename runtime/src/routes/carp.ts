@@ -2,6 +2,7 @@
 import { CraError, ERROR_CATALOG, OPERATIONS } from '@cra/core';
 import type { FastifyInstance } from 'fastify';
 import { envelope } from '../plugins/errors.js';
+import { jsonBytes } from '../json-bytes.js';
 import type { Cra } from '../domain/cra.js';
 import type { CallContext } from '../domain/call-context.js';
 import {
@@ -25,6 +26,7 @@ export function callContext(request: {
 }
 
 export const MAX_BATCH = 100;
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function carpRoutes(app: FastifyInstance, cra: Cra): void {
   app.post(
@@ -38,7 +40,12 @@ export function carpRoutes(app: FastifyInstance, cra: Cra): void {
         response: { 200: resolutionResponse, ...errors(400, 401, 403, 404, 409, 413, 429, 500, 503) },
       },
     },
-    async (request) => cra.resolver.run(callContext(request), request.body),
+    // The answer goes out as the JSON bytes json-bytes.ts builds, reusing what the resolution's
+    // Redis writes already serialised, instead of through the schema serializer and the ASCII
+    // conversion (~0.3 ms per 32 kB answer). test/resolve-response.test.ts holds it to exactly
+    // what the response schema would have let through.
+    async (request, reply) =>
+      reply.type(JSON_TYPE).send(jsonBytes(await cra.resolver.run(callContext(request), request.body), 1)),
   );
 
   app.get(
