@@ -11,8 +11,6 @@
  *   patch → a plain watch on the Atlas sees its new resourceVersion (apiserver watch delivery: the
  *   floor for any controller).
  */
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,20 +22,19 @@ import {
   setHeaderOptions,
   type KubeConfig,
 } from '@kubernetes/client-node';
-import {
-  atlasToResource,
-  decodeBundle,
-  loadLocalAtlas,
-  parseAtlasManifest,
-  requiredFiles,
-  type LoadedAtlas,
-} from '@cra/core';
+import { decodeBundle } from '@cra/core';
 import {
   controlPlaneBinariesAvailable,
   defaultAssetsDir,
   startControlPlane,
   type ControlPlane,
 } from '../e2e/harness/control-plane.js';
+import {
+  atlasResourceOf,
+  createApiKeyIdentity,
+  referenceAtlas,
+  referenceAtlasResource,
+} from '../e2e/harness/cra-resources.js';
 import { startOperatorProcess, type OperatorProcess } from '../e2e/harness/operator-process.js';
 import { REPO_ROOT, startRuntimeProcess, type RuntimeProcess } from '../e2e/harness/runtime-process.js';
 import { STATUS_WRITERS } from '../operator/src/controllers/bundle.controller.js';
@@ -59,29 +56,6 @@ const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 // ---------------------------------------------------------------------------------------------
 // fixtures
-
-let reference: LoadedAtlas | undefined;
-
-/** atlases/github-ops, loaded once. */
-function githubOps(): LoadedAtlas {
-  if (reference) return reference;
-  const dir = `${REPO_ROOT}atlases/github-ops`;
-  const parsed = parseAtlasManifest(readFileSync(`${dir}/atlas.yaml`, 'utf8'), 'atlas.yaml');
-  if ('errors' in parsed) throw new Error(`${dir}/atlas.yaml: ${JSON.stringify(parsed.errors)}`);
-  const files = Object.fromEntries(requiredFiles(parsed.manifest).map((f) => [f, readFileSync(`${dir}/${f}`, 'utf8')]));
-  const loaded = loadLocalAtlas(parsed.manifest, files);
-  if ('errors' in loaded) throw new Error(`${dir}: ${JSON.stringify(loaded.errors)}`);
-  reference = loaded.atlas;
-  return reference;
-}
-
-/** The github-ops Atlas resource under another name, namespace and version. */
-function atlasBody(name: string, namespace: string, version: string): Record<string, unknown> {
-  const base = githubOps();
-  const { atlas, configMaps } = atlasToResource({ ...base, name, namespace, spec: { ...base.spec, version } });
-  if (configMaps.length > 0) throw new Error('github-ops now has packs that move to ConfigMaps; create them too');
-  return atlas as unknown as Record<string, unknown>;
-}
 
 const atlasName = (i: number): string => `github-ops-${String(i).padStart(4, '0')}`;
 
@@ -333,6 +307,7 @@ const reconcileBench: Benchmark = {
     const skip = skipped(this.name);
     if (skip) return skip;
     const n = ctx.quick ? 40 : 200;
+    const githubOps = await referenceAtlas('github-ops');
     const cp = await controlPlane(ctx);
     let operator: OperatorProcess | undefined;
     const watches: Stoppable[] = [];
@@ -356,7 +331,7 @@ const reconcileBench: Benchmark = {
         throw new Error(`the operator published no ${BUNDLE} ConfigMap\n${operator.process.failureDump()}`);
 
       const bodies = (namespace: string, version: string) =>
-        Array.from({ length: n }, (_, i) => atlasBody(atlasName(i), namespace, version));
+        Array.from({ length: n }, (_, i) => atlasResourceOf(githubOps, { name: atlasName(i), namespace, version }));
       const create = (namespace: string, list: Record<string, unknown>[]) => (i: number) =>
         custom.createNamespacedCustomObject({ ...GROUP, namespace, plural: 'atlases', body: list[i]! });
       const patch = (namespace: string, version: string) => (i: number) =>
@@ -497,32 +472,13 @@ const propagationBench: Benchmark = {
       const custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
       const team = await cp.createNamespace('team');
       const plain = await cp.createNamespace('apiserver');
-      const digest = createHash('sha256').update(KEY).digest('hex');
-      await core.createNamespacedSecret({
-        namespace: team,
-        body: { metadata: { name: 'bench-agent' }, stringData: { digest } },
-      });
-      await custom.createNamespacedCustomObject({
-        ...GROUP,
-        namespace: team,
-        plural: 'agentidentities',
-        body: {
-          apiVersion: 'cra.dev/v1alpha1',
-          kind: 'AgentIdentity',
-          metadata: { name: 'bench-agent' },
-          spec: {
-            agentId: 'bench-agent',
-            roles: ['agent'],
-            auth: { apiKeySecretRef: { name: 'bench-agent', key: 'digest' } },
-          },
-        },
-      });
+      await createApiKeyIdentity(cp.kubeConfig, { namespace: team, name: 'bench-agent', key: KEY });
       for (const namespace of [team, plain]) {
         await custom.createNamespacedCustomObject({
           ...GROUP,
           namespace,
           plural: 'atlases',
-          body: atlasBody('github-ops', namespace, '1.0.0'),
+          body: await referenceAtlasResource('github-ops', { namespace }),
         });
       }
       ctx.log('starting the operator and two runtimes…');

@@ -9,6 +9,7 @@ export {
   harnessPids,
   registerTempDir,
   removeTempDir,
+  pollUntil,
   spawnProcess,
   waitUntil,
 } from './process.js';
@@ -33,3 +34,4 @@ export type {
   ControlPlaneOptions,
   ServiceAccountTokenOptions,
 } from './control-plane.js';
+export { atlasResourceOf, createApiKeyIdentity, referenceAtlas, referenceAtlasResource } from './cra-resources.js';

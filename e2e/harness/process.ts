@@ -208,6 +208,15 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined | false>, 
   }
 }
 
+/** `waitUntil` for a probe whose falsy answers (null, 0, '') also mean "not yet". */
+export function pollUntil<T>(
+  probe: () => Promise<T | undefined | false | null>,
+  description: string,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<NonNullable<T>> {
+  return waitUntil(async () => (await probe()) || undefined, { description, ...options }) as Promise<NonNullable<T>>;
+}
+
 /** An error that carries the failing process's output, so test failures show why. */
 export class HarnessError extends Error {
   readonly logs: string;

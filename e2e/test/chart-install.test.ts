@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHART_DIR, RawApi, helm, helmBinary, parseManifests, type Manifest } from '../harness/chart.js';
 import { controlPlaneBinariesAvailable, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
 import { REPO_ROOT } from '../harness/runtime-process.js';
+import { pollUntil } from '../harness/process.js';
 import { Operator } from '../../operator/src/operator.js';
 import { policyRules } from '../../operator/src/rbac.js';
 import { operatorConfigFromChart } from './support/operator-config.js';
@@ -41,24 +42,9 @@ interface AtlasObject {
   status?: { observedGeneration?: number; conditions?: Condition[] };
 }
 
-async function eventually<T>(
-  probe: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
+/** Polls until `probe` answers something truthy (60_000 ms by default, every 200 ms). */
+const eventually = <T>(probe: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 60_000) =>
+  pollUntil(probe, what, { timeoutMs, intervalMs: 200 });
 
 describe.skipIf(!available && !required)('the chart installed, and the operator under its RBAC', () => {
   let cp: ControlPlane;

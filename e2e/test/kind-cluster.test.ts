@@ -12,6 +12,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../harness/process.js';
 
 const enabled = process.env['CRA_KIND_E2E'] === '1';
 const NS = process.env['CRA_NAMESPACE'] ?? 'cra-system';
@@ -21,24 +22,9 @@ const KEY = process.env['CRA_API_KEY'] ?? '';
 const REFERENCE = ['cluster-ops', 'customer-support', 'github-ops'];
 const GROUP = { group: 'cra.dev', version: 'v1alpha1' };
 
-async function eventually<T>(
-  probe: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 180_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
+/** Polls until `probe` answers something truthy (180_000 ms by default, every 1000 ms). */
+const eventually = <T>(probe: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 180_000) =>
+  pollUntil(probe, what, { timeoutMs, intervalMs: 1000 });
 
 describe.skipIf(!enabled)('CRA on a kind cluster (make kind-e2e)', () => {
   let core: CoreV1Api;

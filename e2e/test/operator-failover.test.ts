@@ -3,7 +3,6 @@
  * one reconciles; when it is SIGKILLed the standby takes the Lease and carries on publishing —
  * an Atlas changed after the crash reaches the bundle ConfigMap and gets its status.
  */
-import { readFileSync } from 'node:fs';
 import {
   CoordinationV1Api,
   CoreV1Api,
@@ -11,9 +10,10 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { atlasToResource, decodeBundle, loadLocalAtlas, parseAtlasManifest, requiredFiles } from '@cra/core';
+import { decodeBundle } from '@cra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneBinariesAvailable, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
+import { referenceAtlasResource } from '../harness/cra-resources.js';
 import { startOperatorProcess, type OperatorProcess } from '../harness/operator-process.js';
 import { REPO_ROOT } from '../harness/runtime-process.js';
 import { waitUntil } from '../harness/process.js';
@@ -22,17 +22,6 @@ const required = process.env.CRA_REQUIRE_CONTROL_PLANE === '1';
 const GROUP = { group: 'cra.dev', version: 'v1alpha1' };
 const SYSTEM = 'cra-system';
 const LEASE = 'cra-operator';
-
-function atlas(version: string, namespace: string): Record<string, unknown> {
-  const dir = `${REPO_ROOT}atlases/github-ops`;
-  const parsed = parseAtlasManifest(readFileSync(`${dir}/atlas.yaml`, 'utf8'), 'atlas.yaml');
-  if ('errors' in parsed) throw new Error('bad atlas');
-  const files = Object.fromEntries(requiredFiles(parsed.manifest).map((f) => [f, readFileSync(`${dir}/${f}`, 'utf8')]));
-  const loaded = loadLocalAtlas(parsed.manifest, files);
-  if ('errors' in loaded) throw new Error('bad atlas');
-  return atlasToResource({ ...loaded.atlas, namespace, spec: { ...loaded.atlas.spec, version } })
-    .atlas as unknown as Record<string, unknown>;
-}
 
 describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator failover', () => {
   let cp: ControlPlane;
@@ -45,7 +34,12 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator failove
     team = await cp.createNamespace('team');
     await cp.kubeConfig
       .makeApiClient(CustomObjectsApi)
-      .createNamespacedCustomObject({ ...GROUP, namespace: team, plural: 'atlases', body: atlas('1.0.0', team) });
+      .createNamespacedCustomObject({
+        ...GROUP,
+        namespace: team,
+        plural: 'atlases',
+        body: await referenceAtlasResource('github-ops', { namespace: team }),
+      });
     const started = await Promise.all(
       ['op-a', 'op-b'].map((identity) =>
         startOperatorProcess({

@@ -4,32 +4,19 @@
  * a new Atlas version reaches every runtime replica and is served; the propagation times are
  * printed (bench/ reports their percentiles; tests assert behaviour, not speed).
  */
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { atlasToResource, loadLocalAtlas, parseAtlasManifest, requiredFiles } from '@cra/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneBinariesAvailable, startControlPlane, type ControlPlane } from '../harness/control-plane.js';
+import { createApiKeyIdentity, referenceAtlasResource } from '../harness/cra-resources.js';
 import { startOperatorProcess, type OperatorProcess } from '../harness/operator-process.js';
 import { REPO_ROOT, startRuntimeProcess, type RuntimeProcess } from '../harness/runtime-process.js';
 
 const required = process.env.CRA_REQUIRE_CONTROL_PLANE === '1';
 const GROUP = { group: 'cra.dev', version: 'v1alpha1' };
 const KEY = 'e2e-agent-key';
-
-function atlas(version: string, namespace: string): Record<string, unknown> {
-  const dir = `${REPO_ROOT}atlases/github-ops`;
-  const parsed = parseAtlasManifest(readFileSync(`${dir}/atlas.yaml`, 'utf8'), 'atlas.yaml');
-  if ('errors' in parsed) throw new Error('bad atlas');
-  const files = Object.fromEntries(requiredFiles(parsed.manifest).map((f) => [f, readFileSync(`${dir}/${f}`, 'utf8')]));
-  const loaded = loadLocalAtlas(parsed.manifest, files);
-  if ('errors' in loaded) throw new Error('bad atlas');
-  return atlasToResource({ ...loaded.atlas, namespace, spec: { ...loaded.atlas.spec, version } })
-    .atlas as unknown as Record<string, unknown>;
-}
 
 describe.skipIf(!controlPlaneBinariesAvailable() && !required)('apply → served on every runtime replica', () => {
   let cp: ControlPlane;
@@ -45,31 +32,12 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('apply → served
     const custom = cp.kubeConfig.makeApiClient(CustomObjectsApi);
     await core.createNamespace({ body: { metadata: { name: system } } });
     team = await cp.createNamespace('team');
-    const digest = createHash('sha256').update(KEY).digest('hex');
-    await core.createNamespacedSecret({
-      namespace: team,
-      body: { metadata: { name: 'e2e-agent' }, stringData: { digest } },
-    });
-    await custom.createNamespacedCustomObject({
-      ...GROUP,
-      namespace: team,
-      plural: 'agentidentities',
-      body: {
-        apiVersion: 'cra.dev/v1alpha1',
-        kind: 'AgentIdentity',
-        metadata: { name: 'e2e-agent' },
-        spec: {
-          agentId: 'e2e-agent',
-          roles: ['agent'],
-          auth: { apiKeySecretRef: { name: 'e2e-agent', key: 'digest' } },
-        },
-      },
-    });
+    await createApiKeyIdentity(cp.kubeConfig, { namespace: team, name: 'e2e-agent', key: KEY });
     await custom.createNamespacedCustomObject({
       ...GROUP,
       namespace: team,
       plural: 'atlases',
-      body: atlas('1.0.0', team),
+      body: await referenceAtlasResource('github-ops', { namespace: team }),
     });
     operator = await startOperatorProcess({
       name: 'operator',

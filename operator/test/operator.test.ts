@@ -13,15 +13,7 @@ import {
   setHeaderOptions,
   type KubeConfig,
 } from '@kubernetes/client-node';
-import {
-  atlasToResource,
-  decodeBundle,
-  loadLocalAtlas,
-  parseAtlasManifest,
-  requiredFiles,
-  type RuntimeBundle,
-} from '@cra/core';
-import { readFileSync } from 'node:fs';
+import { decodeBundle, type RuntimeBundle } from '@cra/core';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -29,6 +21,8 @@ import {
   startControlPlane,
   type ControlPlane,
 } from '../../e2e/harness/control-plane.js';
+import { referenceAtlasResource } from '../../e2e/harness/cra-resources.js';
+import { pollUntil } from '../../e2e/harness/process.js';
 import { loadOperatorConfig } from '../src/config.js';
 import { Operator } from '../src/operator.js';
 import { policyRules } from '../src/rbac.js';
@@ -37,35 +31,9 @@ const repo = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url)
 const required = process.env.CRA_REQUIRE_CONTROL_PLANE === '1';
 const GROUP = { group: 'cra.dev', version: 'v1alpha1' };
 
-function atlasResource(name: string, namespace: string, version = '1.0.0'): Record<string, unknown> {
-  const dir = repo(`atlases/${name}`);
-  const parsed = parseAtlasManifest(readFileSync(`${dir}/atlas.yaml`, 'utf8'), 'atlas.yaml');
-  if ('errors' in parsed) throw new Error('bad atlas');
-  const files = Object.fromEntries(requiredFiles(parsed.manifest).map((f) => [f, readFileSync(`${dir}/${f}`, 'utf8')]));
-  const loaded = loadLocalAtlas(parsed.manifest, files);
-  if ('errors' in loaded) throw new Error('bad atlas');
-  const { atlas } = atlasToResource({ ...loaded.atlas, namespace, spec: { ...loaded.atlas.spec, version } });
-  return atlas as unknown as Record<string, unknown>;
-}
-
-async function eventually<T>(
-  probe: () => Promise<T | undefined | false>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
+/** Polls until `probe` answers something truthy (30_000 ms by default, every 150 ms). */
+const eventually = <T>(probe: () => Promise<T | undefined | false | null>, what: string, timeoutMs = 30_000) =>
+  pollUntil(probe, what, { timeoutMs, intervalMs: 150 });
 
 describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () => {
   let cp: ControlPlane;
@@ -191,7 +159,7 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
       ...GROUP,
       namespace: team,
       plural: 'atlases',
-      body: atlasResource('github-ops', team),
+      body: await referenceAtlasResource('github-ops', { namespace: team }),
     });
     const o = await eventually(async () => {
       const s = await statusOf('atlases', 'github-ops');
@@ -237,7 +205,7 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator', () =>
   });
 
   it('marks an invalid Atlas Ready=False with the field, and keeps serving the others', async () => {
-    const bad = atlasResource('customer-support', team);
+    const bad = await referenceAtlasResource('customer-support', { namespace: team });
     (bad.spec as { dependencies?: unknown }).dependencies = [{ atlas: 'does-not-exist', versionRange: '^1.0.0' }];
     await admin.custom.createNamespacedCustomObject({ ...GROUP, namespace: team, plural: 'atlases', body: bad });
     const s = await eventually(async () => {
