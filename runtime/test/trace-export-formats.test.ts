@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CSV_COLUMNS, csvField, TraceExportTransform, type ExportFormat } from '../src/cli/trace-formats.js';
 import { repo } from './helpers/runtime.js';
+import { parseCsv } from './helpers/csv.js';
 
 const EVENTS = parseJsonl(readFileSync(repo('core/test/fixtures/trace-vectors.jsonl'), 'utf8'));
 const JSONL = toJsonl(EVENTS);
@@ -20,35 +21,6 @@ async function convert(format: ExportFormat, input: string, chunk = 7): Promise<
   const transform = new TraceExportTransform(format);
   const out = await text(Readable.from(pieces).pipe(transform));
   return { out, events: transform.events };
-}
-
-/** RFC 4180 records (quoted fields may hold commas, quotes and line breaks). */
-function parseCsv(input: string): string[][] {
-  const records: string[][] = [];
-  let field = '';
-  let record: string[] = [];
-  let quoted = false;
-  for (let i = 0; i < input.length; i++) {
-    const c = input[i]!;
-    if (quoted) {
-      if (c === '"' && input[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      record.push(field);
-      field = '';
-    } else if (c === '\r' && input[i + 1] === '\n') {
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  return records;
 }
 
 describe('TraceExportTransform', () => {

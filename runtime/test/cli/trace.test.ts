@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { computeEventHash, parseJsonl, randomIds, toJsonl, type TraceEvent } from '@cra/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KEYS, repo } from '../helpers/runtime.js';
+import { parseCsv } from '../helpers/csv.js';
 import {
   asAgent,
   assertBuilt,
@@ -85,34 +86,6 @@ describe('cra trace export', () => {
     expect(r.stderr).toMatch(/error: NOT_FOUND: /);
   });
 });
-
-/** RFC 4180 records: quoted fields may hold commas, doubled quotes and line breaks. */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      record.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      records.push([...record, field]);
-      record = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  return records;
-}
 
 describe('cra trace export --format', () => {
   it('csv: a header and one RFC 4180 row per event, payload as JSON text', async () => {
