@@ -32,14 +32,12 @@ describe.skipIf(!controlPlaneBinariesAvailable() && !required)('operator failove
     cp = await startControlPlane({ crdDirectories: [`${REPO_ROOT}crds`] });
     await cp.kubeConfig.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: SYSTEM } } });
     team = await cp.createNamespace('team');
-    await cp.kubeConfig
-      .makeApiClient(CustomObjectsApi)
-      .createNamespacedCustomObject({
-        ...GROUP,
-        namespace: team,
-        plural: 'atlases',
-        body: await referenceAtlasResource('github-ops', { namespace: team }),
-      });
+    await cp.kubeConfig.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+      ...GROUP,
+      namespace: team,
+      plural: 'atlases',
+      body: await referenceAtlasResource('github-ops', { namespace: team }),
+    });
     const started = await Promise.all(
       ['op-a', 'op-b'].map((identity) =>
         startOperatorProcess({
