@@ -1,8 +1,8 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac, hash } from 'node:crypto';
 
-/** Lowercase hex SHA-256 of a UTF-8 string. */
+/** Lowercase hex SHA-256 of a UTF-8 string (one-shot `crypto.hash`: no Hash object per call). */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** Lowercase hex HMAC-SHA-256. */
