@@ -15,6 +15,8 @@ export interface IndexedPack {
   format: ContentType;
   content: string;
   contentHash: string;
+  /** The first `PREVIEW_CHARS` characters of `content` (evidence `content_preview`), cut once. */
+  preview: string;
   tokens: number;
   ttlSeconds: number;
   priority: number;
@@ -49,6 +51,9 @@ export interface BundleIndex {
 
 const DEFAULT_PACK_TTL_SECONDS = 3600;
 
+/** Characters of a pack's content that its evidence records quote. */
+export const PREVIEW_CHARS = 200;
+
 /** Words that say nothing about a topic; they never count toward a pack's score. */
 const STOP_WORDS: ReadonlySet<string> = new Set(
   (
@@ -75,6 +80,7 @@ function indexPack(atlas: LoadedAtlas, pack: NonNullable<LoadedAtlas['spec']['co
     format: pack.format ?? 'markdown',
     content,
     contentHash: sha256Hex(content),
+    preview: content.slice(0, PREVIEW_CHARS),
     tokens: estimateTokens(content),
     ttlSeconds: pack.ttlSeconds ?? DEFAULT_PACK_TTL_SECONDS,
     priority: pack.priority ?? 0,

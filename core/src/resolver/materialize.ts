@@ -29,8 +29,6 @@ export interface Materialized {
   steps: TraceStep[];
 }
 
-const PREVIEW_CHARS = 200;
-
 export function materializeResolution(input: MaterializeInput): Materialized {
   const { plan, request, ids, now } = input;
   const createdAt = isoTime(now);
@@ -48,7 +46,7 @@ export function materializeResolution(input: MaterializeInput): Materialized {
         ...(/^https?:\/\//.test(source) ? { source_url: source } : {}),
         atlas_ref: pack.atlasRef,
         content_hash: pack.contentHash,
-        content_preview: pack.content.slice(0, PREVIEW_CHARS),
+        content_preview: pack.preview,
         created_at: createdAt,
         verified: true,
         verification_method: 'bundle_content_hash',

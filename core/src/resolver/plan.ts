@@ -18,6 +18,7 @@ import type { AtlasAction } from '../atlas/types.js';
 import { CraError } from '../errors.js';
 import { goalHash } from '../hash.js';
 import { evaluatePolicies } from '../policy/evaluate.js';
+import { deepEqual } from '../policy/match.js';
 import type { EvaluationFacts, PolicyOutcome, RedactionRule, RuleSource } from '../policy/types.js';
 import type { BundleIndex, IndexedAtlas, IndexedPack } from './bundle-index.js';
 import { planContext, type PlannedBlock } from './context.js';
@@ -336,7 +337,8 @@ export function planResolution(input: PlanInput): ResolutionPlan {
       matched += outcome.matched.length;
       record(apps, sources, outcome, action.type);
       matches.add(outcome, action.type);
-      redactions.push(...outcome.redactions);
+      // The same policy's rules come back for every action: keep each once (the redactor checks every rule at every node).
+      for (const rule of outcome.redactions) if (!redactions.some((r) => deepEqual(r, rule))) redactions.push(rule);
       if (!outcome.allowed) {
         const denying = outcome.denyingRules;
         denials.push(
