@@ -29,6 +29,13 @@ describe('jsonBytes', () => {
     }
     expect(JSON.parse(jsonBytes('→ x', 1).toString('utf8'))).toBe('→ x');
     expect(JSON.parse(jsonBytes([{ a: '→' }], 2).toString('utf8'))).toEqual([{ a: '→' }]);
+    // Members JSON.stringify leaves out or writes as null, in arrays and objects alike.
+    const odd = { a: [undefined, () => 1, Symbol('s'), NaN, -0, Infinity], b: Symbol('s'), c: { toJSON: () => 'x' } };
+    for (const levels of [0, 1, 2]) expect(jsonBytes(odd, levels).toString('latin1')).toBe(JSON.stringify(odd));
+    expect(jsonBytes(Object.assign(Object.create(null) as object, { k: 1 }), 1).toString('latin1')).toBe('{"k":1}');
+    expect(jsonBytes({ 2: 'b', 1: 'a', z: 1, ['é']: '→' }, 1).toString('latin1')).toBe(
+      '{"1":"a","2":"b","z":1,"\\u00e9":"\\u2192"}',
+    );
     expect(asciiJson('"plain"')).toBe('"plain"');
     expect(asciiJson('"a→b"')).toBe('"a\\u2192b"');
   });
@@ -48,8 +55,12 @@ describe('jsonBytes', () => {
     expect(JSON.parse(cached.toString('utf8'))).toEqual(roundTrip(answer));
   });
 
-  it('refuses a value JSON cannot represent', () => {
+  it('refuses a value JSON cannot represent, and cycles', () => {
     expect(() => jsonBytes(undefined)).toThrow(TypeError);
+    expect(() => jsonBytes(1n)).toThrow(TypeError);
+    const cycle: Record<string, unknown> = {};
+    cycle['self'] = cycle;
+    expect(() => jsonBytes(cycle)).toThrow(TypeError);
   });
 });
 

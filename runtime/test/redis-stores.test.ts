@@ -183,6 +183,33 @@ describe('RedisCache', () => {
   });
 });
 
+describe('the resolution cache (withRedis)', () => {
+  it('holds the resolution id and reads the record the resolution store wrote, across replicas', async () => {
+    const base = { resolutionCache: undefined } as unknown as Stores;
+    const a = withRedis(base, await connection(), { closeRedis: false });
+    const b = withRedis(base, await connection(), { closeRedis: false });
+    const stored = record(Date.now() + 60_000);
+    await Promise.all([a.resolutionCache.set('goal', stored.resolution, 60_000), a.resolutions.put(stored)]);
+
+    expect(await b.resolutionCache.get('goal')).toEqual(stored.resolution);
+    // The entry is the id, not a copy of the ~30 kB answer.
+    const raw = await connection('');
+    const [entry] = await raw.client.keys('cra:cache:resolutions:g*');
+    expect(await raw.client.get(entry!)).toBe(stored.resolution.resolution_id);
+
+    // A record gone (expired) before its entry reads as a miss, never as an error.
+    await raw.client.del(`cra:resolution:${stored.resolution.resolution_id}`);
+    expect(await b.resolutionCache.get('goal')).toBeUndefined();
+
+    // clear drops every entry for every replica.
+    const again = record(Date.now() + 60_000);
+    await Promise.all([a.resolutionCache.set('goal', again.resolution, 60_000), a.resolutions.put(again)]);
+    expect(await b.resolutionCache.get('goal')).toEqual(again.resolution);
+    await b.resolutionCache.clear();
+    expect(await a.resolutionCache.get('goal')).toBeUndefined();
+  });
+});
+
 describe('keys, withRedis and outages', () => {
   it('every key lives under the configured prefix', async () => {
     const conn = await connection('tenant-a:');
@@ -248,9 +275,11 @@ describe('keys, withRedis and outages', () => {
     await conn.client.set('cache:resolutions:generation', '7');
     await stores.resolutionCache.set('key', r.resolution, 60_000);
     expect(await conn.client.get('cache:resolutions:generation')).toBe('8');
-    expect(await stores.resolutionCache.get('key')).toEqual(r.resolution);
+    // The restarted Redis lost the record the entry refers to: a miss until it is written again.
+    expect(await stores.resolutionCache.get('key')).toBeUndefined();
     await stores.resolutions.put(r);
     expect(await stores.resolutions.get(r.resolution.resolution_id)).toEqual(r);
+    expect(await stores.resolutionCache.get('key')).toEqual(r.resolution);
 
     await stores.close();
     expect(baseClosed).toBe(true);

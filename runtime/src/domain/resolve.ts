@@ -197,10 +197,11 @@ export class ResolveOperation {
     ];
     for (const step of steps) progress.onStep?.(step);
     const resolution = materialized.resolution;
-    if (plan.cacheable) {
-      const ttlMs = Date.parse(resolution.ttl.resolution_expires_at) - now;
-      await stores.resolutionCache.set(cacheKey, resolution, ttlMs);
-    }
+    // A cache never fails its caller (a failed write is reported, and reads as a miss later), so
+    // the entry is written alongside the resolution record: with Redis, one round trip for both.
+    const cacheWrite = plan.cacheable
+      ? stores.resolutionCache.set(cacheKey, resolution, Date.parse(resolution.ttl.resolution_expires_at) - now)
+      : undefined;
     return this.finish({
       ctx,
       request,
@@ -212,6 +213,7 @@ export class ResolveOperation {
       started,
       cacheHit: false,
       progress,
+      cacheWrite,
     });
   }
 
@@ -226,6 +228,7 @@ export class ResolveOperation {
     started: number;
     cacheHit: boolean;
     progress: ResolveProgress;
+    cacheWrite?: Promise<void> | undefined;
   }): Promise<CARPResolution> {
     const { request, span, steps, rules } = input;
     input.progress.onDecided?.(input.resolution);
@@ -235,11 +238,10 @@ export class ResolveOperation {
       ...input.resolution,
       telemetry_link: { trace_id: span.trace_id, span_id: span.span_id, events_emitted: total },
     };
-    await this.deps.stores.resolutions.put({
-      resolution,
-      agent_id: input.ctx.principal.agentId,
-      risk_tier: input.risk,
-    });
+    await Promise.all([
+      input.cacheWrite,
+      this.deps.stores.resolutions.put({ resolution, agent_id: input.ctx.principal.agentId, risk_tier: input.risk }),
+    ]);
     await this.deps.tracer.emit(request.requester.session_id, span, [...steps, completed], rules);
     this.deps.observer?.resolved(resolution.decision.type, (performance.now() - input.started) / 1000, input.cacheHit);
     input.progress.onResolution?.(resolution);

@@ -1,5 +1,6 @@
 /**
- * A TTL cache in Redis shared by every replica (the resolution cache). Values are JSON; entries
+ * A TTL cache in Redis shared by every replica (the resolution cache). Values are JSON (or a
+ * reference to JSON another store keeps: `byReference`); entries
  * live under a generation counter, so `clear` is one INCR and old entries simply expire. A cache
  * never fails the request: Redis errors read as misses and are reported to `onError`; a clear
  * that could not reach Redis is retried before the next read, which misses until it succeeds.
@@ -10,29 +11,58 @@ import { jsonBytes } from '../../json-bytes.js';
 
 export const CACHE_KEY = 'cache:';
 
-export interface RedisCacheOptions {
+/**
+ * Entries that point at a value some other store already keeps in Redis, instead of a copy of it:
+ * the resolution cache's values are resolutions the resolution store has just written (~30 kB
+ * each), so an entry holds the resolution id, and a read follows it in the same script. Each
+ * referenced key must outlive the entries pointing at it (a dangling entry reads as a miss).
+ */
+export interface CacheReference<T> {
+  /** The referenced key's prefix (below the connection's key prefix); the reference completes it. */
+  keyPrefix: string;
+  referenceOf(value: T): string;
+  /** The cached value from the referenced key's parsed JSON. */
+  valueOf(stored: unknown): T | undefined;
+}
+
+export interface RedisCacheOptions<T> {
   onError?: (err: Error, operation: 'get' | 'set' | 'clear') => void;
+  byReference?: CacheReference<T>;
 }
 
 export class RedisCache<T> implements Cache<T> {
   private readonly generationKey: string;
   private readonly entryPrefix: string;
+  private readonly referencePrefix: string | undefined;
   private clearPending = false;
 
   constructor(
     private readonly redis: RedisConnection,
     name: string,
-    private readonly options: RedisCacheOptions = {},
+    private readonly options: RedisCacheOptions<T> = {},
   ) {
     this.generationKey = `${CACHE_KEY}${name}:generation`;
     // Entry keys are built inside the script, where ioredis's keyPrefix does not reach.
     this.entryPrefix = `${redis.keyPrefix}${CACHE_KEY}${name}:g`;
+    const reference = options.byReference;
+    this.referencePrefix = reference ? `${redis.keyPrefix}${reference.keyPrefix}` : undefined;
   }
 
   async get(key: string): Promise<T | undefined> {
     if (!this.redis.isReady() || !(await this.flushPendingClear())) return undefined;
     try {
-      const body = await this.redis.client.craCacheGet(this.generationKey, this.entryPrefix, key);
+      const { client } = this.redis;
+      const reference = this.options.byReference;
+      if (reference !== undefined && this.referencePrefix !== undefined) {
+        const body = await client.craCacheGetReferenced(
+          this.generationKey,
+          this.entryPrefix,
+          key,
+          this.referencePrefix,
+        );
+        return body === null ? undefined : reference.valueOf(JSON.parse(body));
+      }
+      const body = await client.craCacheGet(this.generationKey, this.entryPrefix, key);
       return body === null ? undefined : (JSON.parse(body) as T);
     } catch (err) {
       this.options.onError?.(err as Error, 'get');
@@ -44,8 +74,10 @@ export class RedisCache<T> implements Cache<T> {
     const ttl = Math.ceil(ttlMs);
     if (ttl <= 0 || !this.redis.isReady() || !(await this.flushPendingClear())) return;
     try {
+      const reference = this.options.byReference;
       // As bytes of ASCII JSON, its parts remembered for the resolution record written next (json-bytes.ts).
-      await this.redis.client.craCacheSet(this.generationKey, this.entryPrefix, key, jsonBytes(value, 1), ttl);
+      const entry = reference !== undefined ? reference.referenceOf(value) : jsonBytes(value, 1);
+      await this.redis.client.craCacheSet(this.generationKey, this.entryPrefix, key, entry, ttl);
     } catch (err) {
       this.options.onError?.(err as Error, 'set');
     }

@@ -7,6 +7,7 @@ import type { Redis, Result } from 'ioredis';
 import { GCRA_LUA } from './gcra-script.js';
 import {
   CACHE_GET_LUA,
+  CACHE_GET_REFERENCED_LUA,
   CACHE_SET_LUA,
   IDEMPOTENCY_CLAIM_LUA,
   IDEMPOTENCY_COMPLETE_LUA,
@@ -27,6 +28,12 @@ declare module 'ioredis' {
     craIdemComplete(key: string, value: string, minTtlMs: number): Result<number, Context>;
     craIdemRelease(key: string, marker: string): Result<number, Context>;
     craCacheGet(generationKey: string, entryPrefix: string, key: string): Result<string | null, Context>;
+    craCacheGetReferenced(
+      generationKey: string,
+      entryPrefix: string,
+      key: string,
+      referencePrefix: string,
+    ): Result<string | null, Context>;
     craCacheSet(
       generationKey: string,
       entryPrefix: string,
@@ -43,6 +50,7 @@ const COMMANDS = {
   craIdemComplete: IDEMPOTENCY_COMPLETE_LUA,
   craIdemRelease: IDEMPOTENCY_RELEASE_LUA,
   craCacheGet: CACHE_GET_LUA,
+  craCacheGetReferenced: CACHE_GET_REFERENCED_LUA,
   craCacheSet: CACHE_SET_LUA,
 } as const;
 

@@ -40,6 +40,17 @@ local gen = redis.call('GET', KEYS[1]) or '0'
 return redis.call('GET', ARGV[1] .. gen .. ':' .. ARGV[2])
 `;
 
+/**
+ * A cache entry that holds a reference (ARGV[3] + entry) to a value stored elsewhere in Redis:
+ * the value's own key is read in the same step. Nil when either is gone.
+ */
+export const CACHE_GET_REFERENCED_LUA = `
+local gen = redis.call('GET', KEYS[1]) or '0'
+local ref = redis.call('GET', ARGV[1] .. gen .. ':' .. ARGV[2])
+if not ref then return false end
+return redis.call('GET', ARGV[3] .. ref)
+`;
+
 export const CACHE_SET_LUA = `
 local gen = redis.call('GET', KEYS[1]) or '0'
 redis.call('SET', ARGV[1] .. gen .. ':' .. ARGV[2], ARGV[3], 'PX', ARGV[4])

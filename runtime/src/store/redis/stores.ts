@@ -5,11 +5,11 @@
  * closes the base stores and then the Redis connection.
  */
 import { CraError, type CARPResolution } from '@cra/core';
-import type { ResolutionStore, Stores } from '../ports.js';
+import type { ResolutionRecord, ResolutionStore, Stores } from '../ports.js';
 import { RedisCache } from './cache.js';
 import type { RedisConnection } from './client.js';
 import { RedisIdempotencyStore } from './idempotency-store.js';
-import { RedisResolutionStore } from './resolution-store.js';
+import { RESOLUTION_KEY, RedisResolutionStore } from './resolution-store.js';
 
 export interface WithRedisOptions {
   /** How long resolutions and idempotency claims outlive the resolution's expiry; default 15 min. */
@@ -65,6 +65,14 @@ export function withRedis(base: Stores, redis: RedisConnection, options: WithRed
     idempotency: new RedisIdempotencyStore(redis, timing),
     resolutionCache: new RedisCache<CARPResolution>(redis, 'resolutions', {
       ...(options.onCacheError ? { onError: options.onCacheError } : {}),
+      // A cached resolution is the one the resolve that planned it stored as its record (written in
+      // the same round trip, kept a grace period past the resolution's expiry, which bounds the
+      // entry's TTL): the entry holds its id, not a second ~30 kB copy.
+      byReference: {
+        keyPrefix: RESOLUTION_KEY,
+        referenceOf: (resolution) => resolution.resolution_id,
+        valueOf: (stored) => (stored as Partial<ResolutionRecord>).resolution,
+      },
     }),
     async health() {
       const [fromBase, fromRedis] = await Promise.all([base.health(), redis.ping()]);
