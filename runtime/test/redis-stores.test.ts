@@ -298,7 +298,7 @@ describe('RedisTraceFanout', () => {
     const atA: (readonly TraceEvent[])[] = [];
     const atB: (readonly TraceEvent[])[] = [];
     a.subscribe((events) => atA.push(events));
-    b.subscribe((events) => atB.push(events));
+    const stopB = b.subscribe((events) => atB.push(events));
     const event = (sequence: number, text: string) =>
       ({
         session_id: randomUUID(),
@@ -314,5 +314,17 @@ describe('RedisTraceFanout', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(atB).toEqual([[...first, ...second]]);
     expect(atA).toEqual([]);
+
+    // With no listener left, b lets messages go by; a new listener gets what is published after it.
+    stopB();
+    atB.length = 0;
+    a.publish([event(3, 'unheard')]);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(atB).toEqual([]);
+    b.subscribe((events) => atB.push(events));
+    const later = [event(4, 'heard')];
+    a.publish(later);
+    await waitUntil(async () => atB.length > 0, { description: 'replica b to receive again', timeoutMs: 5_000 });
+    expect(atB).toEqual([later]);
   });
 });

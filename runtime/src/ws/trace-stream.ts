@@ -53,6 +53,7 @@ export class TraceStreamHub implements ConnectionHost {
   private readonly drops: Record<DropReason, number> = { slow_consumer: 0, unresponsive: 0 };
   private opened = 0;
   private detach: (() => void) | undefined;
+  private running = false;
 
   constructor(
     private readonly tracer: Pick<Tracer, 'subscribe'>,
@@ -60,12 +61,28 @@ export class TraceStreamHub implements ConnectionHost {
   ) {}
 
   start(): void {
-    this.detach ??= this.tracer.subscribe((events) => this.dispatch(events));
+    this.running = true;
+    this.follow();
   }
 
   stop(): void {
-    this.detach?.();
-    this.detach = undefined;
+    this.running = false;
+    this.follow();
+  }
+
+  /**
+   * Follows the event feed only while some subscription wants events: with Redis, the feed of a
+   * replica carries every other replica's events too, and following it means parsing them all.
+   * A subscription added is followed from that moment (synchronously: no gap before its backfill).
+   */
+  private follow(): void {
+    const wanted = this.running && (this.bySession.size > 0 || this.everySession.size > 0);
+    if (wanted && this.detach === undefined) {
+      this.detach = this.tracer.subscribe((events) => this.dispatch(events));
+    } else if (!wanted && this.detach !== undefined) {
+      this.detach();
+      this.detach = undefined;
+    }
   }
 
   /** Called with the reason whenever the server closes a connection on its own (metrics). */
@@ -99,21 +116,23 @@ export class TraceStreamHub implements ConnectionHost {
   add(subscription: Subscription): void {
     if (subscription.sessionId === undefined) {
       this.everySession.add(subscription);
-      return;
+    } else {
+      let set = this.bySession.get(subscription.sessionId);
+      if (!set) this.bySession.set(subscription.sessionId, (set = new Set()));
+      set.add(subscription);
     }
-    let set = this.bySession.get(subscription.sessionId);
-    if (!set) this.bySession.set(subscription.sessionId, (set = new Set()));
-    set.add(subscription);
+    this.follow();
   }
 
   remove(subscription: Subscription): void {
     if (subscription.sessionId === undefined) {
       this.everySession.delete(subscription);
-      return;
+    } else {
+      const set = this.bySession.get(subscription.sessionId);
+      set?.delete(subscription);
+      if (set?.size === 0) this.bySession.delete(subscription.sessionId);
     }
-    const set = this.bySession.get(subscription.sessionId);
-    set?.delete(subscription);
-    if (set?.size === 0) this.bySession.delete(subscription.sessionId);
+    this.follow();
   }
 
   dropped(reason: DropReason): void {

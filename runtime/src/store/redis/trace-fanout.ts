@@ -40,7 +40,8 @@ export class RedisTraceFanout {
     // event was a few percent of a resolve's CPU.
     const own = `{"from":${JSON.stringify(this.instanceId)},`;
     subscriber.on('message', (channel: string, text: string) => {
-      if (channel !== this.channel || text.startsWith(own)) return;
+      // Nobody here follows other replicas' events right now (no trace subscription): not even parsed.
+      if (this.listeners.size === 0 || channel !== this.channel || text.startsWith(own)) return;
       let message: Message;
       try {
         message = JSON.parse(text) as Message;
