@@ -130,6 +130,10 @@ interface Servers {
   bare: ServerProcess;
   embedded: ServerProcess;
   prod: ServerProcess;
+  /** `prod` and a second production replica, as one service: only while the replica phase runs. */
+  prodx2?: ServerProcess;
+  /** Starts another production runtime on `prod`'s database and Redis. */
+  startReplica(): Promise<ServerProcess>;
   /** The production runtime of another checkout (CRA_BENCH_BEFORE), for before/after rows. */
   before?: ServerProcess;
   pg: PostgresInstance;
@@ -212,6 +216,15 @@ async function startAll(ctx: BenchContext): Promise<Servers> {
       bare,
       embedded,
       prod,
+      startReplica: () =>
+        startServer({
+          kind: 'cra-prod',
+          postgresUrl,
+          redisUrl: redis.url,
+          dataDir: join(ctx.tmpDir, 'prod-data-2'),
+          env,
+          overrides,
+        }),
       ...(before ? { before } : {}),
       pg,
       redis,
@@ -247,7 +260,48 @@ interface Measured {
   cache?: { hits: number; misses: number };
 }
 
-type Which = 'bare' | 'embedded' | 'prod' | 'before';
+type Which = 'bare' | 'embedded' | 'prod' | 'prodx2' | 'before';
+
+/** Two runtime processes measured as one service: CPU summed, the worse event-loop delay. */
+function replicas(a: ServerProcess, b: ServerProcess): ServerProcess {
+  const unsupported = () => Promise.reject(new Error('profile one replica at a time'));
+  return {
+    origin: a.origin,
+    pid: a.pid,
+    async cpu() {
+      const [x, y] = await Promise.all([a.cpu(), b.cpu()]);
+      return { ms: x.ms + y.ms, loopDelay: x.loopDelay.maxMs >= y.loopDelay.maxMs ? x.loopDelay : y.loopDelay };
+    },
+    startProfile: unsupported,
+    stopProfile: unsupported,
+    stop: () => Promise.reject(new Error('stop each replica on its own')),
+  };
+}
+
+/**
+ * Two replicas, as a Deployment scaled to 2 on the same two cores: a second production runtime is
+ * started for this phase only (idle, it would still take its share of every other replica's
+ * TRACE fan-out), and the load is spread over both per connection, as a Service spreads it.
+ */
+async function replicaPhase(ctx: BenchContext, s: Servers): Promise<{ closed: Measured; open: Measured }> {
+  ctx.log('starting a second production replica…');
+  const replica = await s.startReplica();
+  try {
+    s.prodx2 = replicas(s.prod, replica);
+    const origins = [s.prod.origin, replica.origin];
+    const target = (tag: string, sessions: number): LoadTarget => ({
+      ...resolveTarget(s.prod.origin, { unique: true, tag, sessions }),
+      origins,
+    });
+    const key = 'prodx2 resolve off';
+    const closed = await closedLoopPhase(ctx, s, [{ key, server: 'prodx2', target: target('rc', CONCURRENCY) }]);
+    const open = await openLoopCase(ctx, s, { key, server: 'prodx2', target: target('ro', OPEN_LOOP_CONNECTIONS) });
+    return { closed: closed.get(key)!, open };
+  } finally {
+    delete s.prodx2;
+    await replica.stop();
+  }
+}
 
 interface Case {
   key: string;
@@ -375,6 +429,7 @@ const LABELS: Record<string, string> = {
   'embedded resolve off': 'embedded: resolve, cache off',
   'before resolve off': `production ${BEFORE}: resolve, cache off`,
   'prod resolve off': 'production: resolve, cache off',
+  'prodx2 resolve off': 'production, 2 replicas: resolve, cache off',
   'embedded resolve hits': 'embedded: resolve, cache hits',
   'before resolve hits': `production ${BEFORE}: resolve, cache hits`,
   'prod resolve hits': 'production: resolve, cache hits',
@@ -612,7 +667,9 @@ const productionHttp: Benchmark = {
     'scheduled send time; achieved rate = ops/s; requests not sent because 64 were outstanding are "dropped"). ' +
     'Baselines, same client, payloads, concurrency and rate: a bare fastify server answering the same resolution / ' +
     'execution JSON; "÷ embedded" compares with the embedded-mode runtime (PGlite, same auth and durability) ' +
-    'measured in the same run. Server CPU is the runtime process; Postgres and Redis CPU per request come from /proc.',
+    'measured in the same run. "2 replicas": two production runtime processes on the same database and Redis, the ' +
+    "client's connections spread over both (what two pods behind a Service get), on the same two cores. Server CPU " +
+    'is the runtime process (both, for 2 replicas); Postgres and Redis CPU per request come from /proc.',
   async run(ctx) {
     const s = await startAll(ctx);
     const rows: Row[] = [];
@@ -629,6 +686,15 @@ const productionHttp: Benchmark = {
       for (const c of [...openCases.resolve, ...openCases.execute]) open.set(c.key, await openLoopCase(ctx, s, c));
       rows.push(...rowsFor(open, `@ ${RATE} req/s (open loop)`, true));
       notes.push(...failures(open, `open loop ${RATE}/s`));
+
+      const pair = await replicaPhase(ctx, s);
+      const pairs = (m: Measured) => new Map([['prodx2 resolve off', m]]);
+      rows.push(...rowsFor(pairs(pair.closed), `(c=${CONCURRENCY})`, false));
+      rows.push(...rowsFor(pairs(pair.open), `@ ${RATE} req/s (open loop)`, true));
+      notes.push(
+        ...failures(pairs(pair.closed), 'closed loop, 2 replicas'),
+        ...failures(pairs(pair.open), 'open loop, 2 replicas'),
+      );
 
       // Lower rates (full runs): the highest one at which production mode keeps resolve p99 under the target.
       const sweep: { rate: number; m: Measured }[] = [];
@@ -654,6 +720,26 @@ const productionHttp: Benchmark = {
           `cache hits: p99 ${fmtMs(hits.result.p99Ms)} (${met(hits) ? 'met' : 'not met'}). Closed-loop capacity ` +
           `(c=${CONCURRENCY}): ${closed.get('prod resolve off')!.result.opsPerSec.toFixed(0)} resolves/s cache off, ` +
           `${closed.get('prod execute')!.result.opsPerSec.toFixed(0)} executes/s.`,
+      );
+      notes.push(
+        `Two production replicas on the same machine (one database, one Redis; connections spread over both, as ` +
+          `a Service spreads them over pods), resolve cache off at ${RATE} req/s: p99 ${fmtMs(pair.open.result.p99Ms)}, ` +
+          `p50 ${fmtMs(pair.open.result.p50Ms)} at ${pair.open.result.opsPerSec.toFixed(0)} req/s achieved ` +
+          `(${met(pair.open) ? 'target met' : 'target not met'}); closed loop (c=${CONCURRENCY}) ` +
+          `${pair.closed.result.opsPerSec.toFixed(0)} resolves/s against ` +
+          `${closed.get('prod resolve off')!.result.opsPerSec.toFixed(0)} for one.`,
+      );
+      // What this machine gives with no CRA at all: the same client, rate and answers from a bare server.
+      const floor = open.get('bare resolve')!;
+      notes.splice(
+        1,
+        0,
+        `This machine's floor at ${RATE} req/s: the bare fastify server answering the same JSON, same client and ` +
+          `schedule, measures p99 ${fmtMs(floor.result.p99Ms)} (p50 ${fmtMs(floor.result.p50Ms)})` +
+          (floor.result.p99Ms >= TARGET_P99_MS
+            ? ` — at or above the ${TARGET_P99_MS} ms target before any CRA work is done, so no runtime can meet it ` +
+              `here; production resolve p99 is ${x(off.result.p99Ms / floor.result.p99Ms)} that floor.`
+            : `; production resolve p99 is ${x(off.result.p99Ms / floor.result.p99Ms)} that floor.`),
       );
       if (sweep.length > 0) {
         const ok = sweep.filter(({ rate, m }) => met(m, rate));
@@ -1154,7 +1240,8 @@ const productionTraceStore: Benchmark = {
         `TRACE store: ${Math.round(append.opsPerSec).toLocaleString('en-US')} events/s through SqlTraceStore.append ` +
           `(${(append.opsPerSec / insert.opsPerSec).toFixed(2)}× a plain multi-row INSERT of the same rows, ` +
           `${(append.opsPerSec / copyRate).toFixed(2)}× psql \\copy); p50 ${fmtMs(append.p50Ms)} per append of ` +
-          `${meanEvents.toFixed(1)} events` +
+          `${meanEvents.toFixed(1)} events, p99 ${fmtMs(append.p99Ms)}; the plain INSERT's own commit p99 is ` +
+          `${fmtMs(insert.p99Ms)} on this machine (fsync: every sync-durability request waits for one)` +
           (earlier
             ? `; ${BEFORE}: ${Math.round(earlier.opsPerSec).toLocaleString('en-US')} events/s, p50 ${fmtMs(earlier.p50Ms)}.`
             : '.'),

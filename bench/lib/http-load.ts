@@ -16,6 +16,11 @@ export interface OutgoingRequest {
 
 export interface LoadTarget {
   origin: string;
+  /**
+   * Several replicas of one service: connections are spread evenly over them, as a Kubernetes
+   * Service spreads connections over pods (`origin` is the first).
+   */
+  origins?: readonly string[];
   path: string;
   headers: Record<string, string>;
   /** The n-th request (0-based, across workers) of worker `worker`. */
@@ -41,6 +46,19 @@ export interface RawLoad {
 }
 
 type Tally = Omit<RawLoad, 'elapsedMs' | 'answered'>;
+
+/** One pool per origin of the target, `connections` split between them; `poolFor(i)` round-robins. */
+function poolsFor(target: LoadTarget, connections: number): { poolFor(i: number): Pool; close(): Promise<void> } {
+  const origins = target.origins && target.origins.length > 0 ? target.origins : [target.origin];
+  const each = Math.max(1, Math.ceil(connections / origins.length));
+  const pools = origins.map((origin) => new Pool(origin, { connections: each, pipelining: 1 }));
+  return {
+    poolFor: (i) => pools[i % pools.length]!,
+    close: async () => {
+      await Promise.all(pools.map((p) => p.close()));
+    },
+  };
+}
 
 async function send(
   pool: Pool,
@@ -104,7 +122,7 @@ export async function closedLoop(
   target: LoadTarget,
   options: { concurrency: number; warmupMs: number; durationMs: number },
 ): Promise<RawLoad> {
-  const pool = new Pool(target.origin, { connections: options.concurrency, pipelining: 1 });
+  const pools = poolsFor(target, options.concurrency);
   const tally: Tally = { samples: new Samples(), errors: 0, bytes: 0 };
   const start = performance.now();
   const measureFrom = start + options.warmupMs;
@@ -116,7 +134,7 @@ export async function closedLoop(
     for (;;) {
       const t0 = performance.now();
       if (t0 >= end) return;
-      const outcome = await send(pool, target, target.request(w, n++));
+      const outcome = await send(pools.poolFor(w), target, target.request(w, n++));
       answered += 1;
       const t1 = performance.now();
       if (t0 >= measureFrom) {
@@ -126,7 +144,7 @@ export async function closedLoop(
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, (_, w) => worker(w)));
-  await pool.close();
+  await pools.close();
   return { ...tally, elapsedMs: lastDone - measureFrom, answered };
 }
 
@@ -142,7 +160,7 @@ export async function openLoop(
   target: LoadTarget,
   options: { rate: number; warmupMs: number; durationMs: number; connections: number; maxInFlight?: number },
 ): Promise<OpenLoopResult> {
-  const pool = new Pool(target.origin, { connections: options.connections, pipelining: 1 });
+  const pools = poolsFor(target, options.connections);
   const tally: Tally = { samples: new Samples(), errors: 0, bytes: 0 };
   const interval = 1000 / options.rate;
   const total = Math.round(((options.warmupMs + options.durationMs) / 1000) * options.rate);
@@ -166,17 +184,16 @@ export async function openLoop(
           next += 1;
           continue;
         }
-        const p: Promise<void> = send(pool, target, target.request(next % options.connections, next)).then(
-          (outcome) => {
-            const done = performance.now();
-            answered += 1;
-            if (measured) {
-              record(tally, outcome, done - scheduled);
-              lastDone = Math.max(lastDone, done);
-            }
-            inFlight.delete(p);
-          },
-        );
+        const worker = next % options.connections;
+        const p: Promise<void> = send(pools.poolFor(worker), target, target.request(worker, next)).then((outcome) => {
+          const done = performance.now();
+          answered += 1;
+          if (measured) {
+            record(tally, outcome, done - scheduled);
+            lastDone = Math.max(lastDone, done);
+          }
+          inFlight.delete(p);
+        });
         inFlight.add(p);
         next += 1;
       }
@@ -186,7 +203,7 @@ export async function openLoop(
     tick();
   });
   await Promise.all([...inFlight]);
-  await pool.close();
+  await pools.close();
   const elapsed = Math.max(lastDone - measureFrom, options.durationMs);
   return { ...result(tally, elapsed), offeredRate: options.rate, dropped, answered };
 }
