@@ -2,9 +2,10 @@
  * A resolution as JSON bytes, cheaply: for the Redis stores and for the HTTP answer. Two costs
  * dominate (measured in bench/RESULTS.md, "Where the time goes (production mode)"):
  *
- * - The same answer is serialised three times: the resolution cache entry (`RedisCache.set`), the
- *   resolution record (`RedisResolutionStore.put`), whose `resolution` is a new object holding the
- *   same field objects but for `telemetry_link`, and the HTTP answer (the resolve route). Objects
+ * - The same answer is serialised more than once: the resolution record (`RedisResolutionStore.put`),
+ *   whose `resolution` is a new object holding the same field objects but for `telemetry_link`, the
+ *   HTTP answer (the resolve route), and a cache entry when a cache stores values (`RedisCache.set`;
+ *   the resolution cache stores a reference to the record instead). Objects
  *   below the top levels are serialised once and their JSON remembered (a WeakMap keyed by the
  *   object, so it lives as long as the object does); the later writes reuse it. Resolutions and
  *   their parts are immutable values in CRA — the domain builds new objects (`{...r, telemetry_link}`), never

@@ -75,7 +75,7 @@ export class RedisCache<T> implements Cache<T> {
     if (ttl <= 0 || !this.redis.isReady() || !(await this.flushPendingClear())) return;
     try {
       const reference = this.options.byReference;
-      // As bytes of ASCII JSON, its parts remembered for the resolution record written next (json-bytes.ts).
+      // A value goes as bytes of ASCII JSON, its parts remembered for later writes of the same objects (json-bytes.ts).
       const entry = reference !== undefined ? reference.referenceOf(value) : jsonBytes(value, 1);
       await this.redis.client.craCacheSet(this.generationKey, this.entryPrefix, key, entry, ttl);
     } catch (err) {

@@ -31,8 +31,8 @@ export class RedisResolutionStore implements ResolutionStore {
   async put(record: ResolutionRecord): Promise<void> {
     const expiresAt = Date.parse(record.resolution.ttl.resolution_expires_at);
     const ttl = Math.max(0, Number.isFinite(expiresAt) ? expiresAt - this.now() : 0) + this.graceMs;
-    // The record's resolution is serialised field by field, reusing the JSON of the fields the
-    // resolution cache entry of the same resolve just wrote (json-bytes.ts).
+    // The record's resolution is serialised field by field, its fields' JSON remembered for the
+    // HTTP answer of the same resolve (json-bytes.ts).
     const body = jsonBytes(record, 2);
     await redisOp('store resolution', () =>
       this.redis.client.set(`${RESOLUTION_KEY}${record.resolution.resolution_id}`, body, 'PX', Math.max(1, ttl)),
