@@ -11,10 +11,11 @@ import canonicalize from 'canonicalize';
  * `JSON.stringify` would write lossily (non-finite numbers as `null`, lone surrogates as escapes).
  * So the value is copied with its members inserted in sorted order, checking numbers and strings
  * on the way, and the copy is stringified (numbers: ECMAScript `Number::toString`, which RFC 8785
- * adopts; strings: the same escapes, lowercase `\u00xx`). What a copy cannot reproduce — a key
+ * adopts; strings: the same escapes, lowercase `\u00xx`). What a copy cannot reproduce goes to
+ * the `canonicalize` package instead, which is also the reference the tests hold this to: a key
  * that looks like an array index (JavaScript lists those first, whatever the insertion order), a
- * `__proto__` key or one with a lone surrogate, `toJSON`, boxed primitives, or nesting deep enough to be a cycle — goes to the
- * `canonicalize` package instead, which is also the reference the tests hold this to.
+ * `__proto__` key or one with a lone surrogate, `toJSON`, boxed primitives, and nesting deep enough
+ * to be a cycle.
  */
 export function canonicalJson(value: unknown): string {
   let copy: unknown;

@@ -33,7 +33,8 @@ export interface RedisCacheOptions<T> {
 export class RedisCache<T> implements Cache<T> {
   private readonly generationKey: string;
   private readonly entryPrefix: string;
-  private readonly referencePrefix: string | undefined;
+  /** `byReference`, with the referenced keys' full prefix (the script does not get ioredis's keyPrefix). */
+  private readonly reference: { to: CacheReference<T>; fullPrefix: string } | undefined;
   private clearPending = false;
 
   constructor(
@@ -45,22 +46,22 @@ export class RedisCache<T> implements Cache<T> {
     // Entry keys are built inside the script, where ioredis's keyPrefix does not reach.
     this.entryPrefix = `${redis.keyPrefix}${CACHE_KEY}${name}:g`;
     const reference = options.byReference;
-    this.referencePrefix = reference ? `${redis.keyPrefix}${reference.keyPrefix}` : undefined;
+    this.reference = reference ? { to: reference, fullPrefix: `${redis.keyPrefix}${reference.keyPrefix}` } : undefined;
   }
 
   async get(key: string): Promise<T | undefined> {
     if (!this.redis.isReady() || !(await this.flushPendingClear())) return undefined;
     try {
       const { client } = this.redis;
-      const reference = this.options.byReference;
-      if (reference !== undefined && this.referencePrefix !== undefined) {
+      const reference = this.reference;
+      if (reference !== undefined) {
         const body = await client.craCacheGetReferenced(
           this.generationKey,
           this.entryPrefix,
           key,
-          this.referencePrefix,
+          reference.fullPrefix,
         );
-        return body === null ? undefined : reference.valueOf(JSON.parse(body));
+        return body === null ? undefined : reference.to.valueOf(JSON.parse(body));
       }
       const body = await client.craCacheGet(this.generationKey, this.entryPrefix, key);
       return body === null ? undefined : (JSON.parse(body) as T);
@@ -74,9 +75,9 @@ export class RedisCache<T> implements Cache<T> {
     const ttl = Math.ceil(ttlMs);
     if (ttl <= 0 || !this.redis.isReady() || !(await this.flushPendingClear())) return;
     try {
-      const reference = this.options.byReference;
+      const reference = this.reference;
       // A value goes as bytes of ASCII JSON, its parts remembered for later writes of the same objects (json-bytes.ts).
-      const entry = reference !== undefined ? reference.referenceOf(value) : jsonBytes(value, 1);
+      const entry = reference !== undefined ? reference.to.referenceOf(value) : jsonBytes(value, 1);
       await this.redis.client.craCacheSet(this.generationKey, this.entryPrefix, key, entry, ttl);
     } catch (err) {
       this.options.onError?.(err as Error, 'set');
