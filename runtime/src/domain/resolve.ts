@@ -198,7 +198,7 @@ export class ResolveOperation {
     for (const step of steps) progress.onStep?.(step);
     const resolution = materialized.resolution;
     // A cache never fails its caller (a failed write is reported, and reads as a miss later), so
-    // the entry is written alongside the resolution record: with Redis, one round trip for both.
+    // the entry is written alongside the resolution record: with Redis, their round trips overlap.
     const cacheWrite = plan.cacheable
       ? stores.resolutionCache.set(cacheKey, resolution, Date.parse(resolution.ttl.resolution_expires_at) - now)
       : undefined;
