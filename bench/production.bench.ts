@@ -280,8 +280,8 @@ function replicas(a: ServerProcess, b: ServerProcess): ServerProcess {
 
 /**
  * Two replicas, as a Deployment scaled to 2 on the same two cores: a second production runtime is
- * started for this phase only (idle, it would still take its share of every other replica's
- * TRACE fan-out), and the load is spread over both per connection, as a Service spreads it.
+ * started for this phase only (idle, it would still receive every other replica's TRACE
+ * fan-out messages), and the load is spread over both per connection, as a Service spreads it.
  */
 async function replicaPhase(ctx: BenchContext, s: Servers): Promise<{ closed: Measured; open: Measured }> {
   ctx.log('starting a second production replica…');
